@@ -1,0 +1,362 @@
+"""The data contract: one sample, its conditions, the six-part caption and the U/S/Z key elements.
+
+Every other module renders and parses interpreter output through this file, so the format
+reward, the SFT targets, evaluation and the synthetic generator can never drift apart.
+The six-part order and names follow the paper's Table 8; key elements follow Table 9.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CONDITION_KINDS = ("identity", "depth", "pose", "camera", "audio")
+
+CAPTION_PARTS = ("dense", "main_object", "background", "movement", "style", "camera")
+CAPTION_TITLES = {
+    "dense": "Dense caption",
+    "main_object": "Main object caption",
+    "background": "Background caption",
+    "movement": "Movement caption",
+    "style": "Style caption",
+    "camera": "Camera caption",
+}
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+
+REASONING_STEPS = (
+    "Interpretation of textual intent",
+    "Non-textual understanding",
+    "Multimodal alignment",
+    "Supplementary detail completion",
+)
+
+
+class SchemaError(ValueError):
+    """A sample or an output that breaks the contract; `field` names the offending field."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One non-textual input; `path` is relative to the JSONL file that lists it."""
+
+    kind: str
+    path: str
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> Condition:
+        if not isinstance(raw, dict):
+            raise SchemaError(f"expected an object, got {type(raw).__name__}", where)
+        unknown = set(raw) - {"kind", "path"}
+        if unknown:
+            raise SchemaError(f"unknown keys {sorted(unknown)}", where)
+        kind, path = raw.get("kind"), raw.get("path")
+        if kind not in CONDITION_KINDS:
+            raise SchemaError(f"kind {kind!r} is not one of {list(CONDITION_KINDS)}", f"{where}.kind")
+        if not isinstance(path, str) or not path.strip():
+            raise SchemaError("path must be a non-empty string", f"{where}.path")
+        return cls(kind=kind, path=path)
+
+
+@dataclass(frozen=True)
+class StructuredCaption:
+    """The six-part answer, in paper Table 8 order."""
+
+    dense: str
+    main_object: str
+    background: str
+    movement: str
+    style: str
+    camera: str
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str = "caption") -> StructuredCaption:
+        if not isinstance(raw, dict):
+            raise SchemaError(f"expected an object, got {type(raw).__name__}", where)
+        unknown = set(raw) - set(CAPTION_PARTS)
+        if unknown:
+            raise SchemaError(f"unknown parts {sorted(unknown)}", where)
+        parts = {}
+        for name in CAPTION_PARTS:
+            text = raw.get(name)
+            if not isinstance(text, str) or not text.strip():
+                raise SchemaError("must be a non-empty string", f"{where}.{name}")
+            _check_single_line(text, f"{where}.{name}")
+            parts[name] = text.strip()
+        return cls(**parts)
+
+    def render(self) -> str:
+        """`1. Dense caption: … 6. Camera caption: …`, one part per line."""
+        return "\n".join(
+            f"{i}. {CAPTION_TITLES[name]}: {getattr(self, name)}"
+            for i, name in enumerate(CAPTION_PARTS, start=1)
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class KeyObject:
+    name: str
+    attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyElements:
+    """One of U, S or Z (paper Table 9): what a caption must mention to earn that reward term."""
+
+    objects: tuple[KeyObject, ...] = ()
+    actions: tuple[str, ...] = ()
+    camera: tuple[str, ...] = ()
+    style: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> KeyElements:
+        if not isinstance(raw, dict):
+            raise SchemaError(f"expected an object, got {type(raw).__name__}", where)
+        unknown = set(raw) - {"objects", "actions", "camera", "style"}
+        if unknown:
+            raise SchemaError(f"unknown keys {sorted(unknown)}", where)
+        objects = []
+        for i, obj in enumerate(_list(raw.get("objects", []), f"{where}.objects")):
+            at = f"{where}.objects[{i}]"
+            if not isinstance(obj, dict) or not isinstance(obj.get("name"), str) or not obj["name"]:
+                raise SchemaError("needs a non-empty 'name'", at)
+            attributes = _strings(obj.get("attributes", []), f"{at}.attributes")
+            objects.append(KeyObject(obj["name"], attributes))
+        return cls(
+            objects=tuple(objects),
+            actions=_strings(raw.get("actions", []), f"{where}.actions"),
+            camera=_strings(raw.get("camera", []), f"{where}.camera"),
+            style=_strings(raw.get("style", []), f"{where}.style"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "objects": [{"name": o.name, "attributes": list(o.attributes)} for o in self.objects],
+            "actions": list(self.actions),
+            "camera": list(self.camera),
+            "style": list(self.style),
+        }
+
+    def elements(self) -> list[str]:
+        """The flat list a judge checks one by one: object names, each attribute, actions, camera, style."""
+        flat = []
+        for obj in self.objects:
+            flat.append(obj.name)
+            flat.extend(f"{obj.name}: {attribute}" for attribute in obj.attributes)
+        return flat + list(self.actions) + list(self.camera) + list(self.style)
+
+
+@dataclass(frozen=True)
+class SampleKeyElements:
+    """U (user), S (supplementary, from non-textual conditions), Z (imaginative)."""
+
+    user: KeyElements
+    supplementary: KeyElements
+    imaginative: KeyElements
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str = "key_elements") -> SampleKeyElements:
+        if not isinstance(raw, dict):
+            raise SchemaError(f"expected an object, got {type(raw).__name__}", where)
+        names = ("user", "supplementary", "imaginative")
+        unknown, missing = set(raw) - set(names), set(names) - set(raw)
+        if unknown or missing:
+            raise SchemaError(f"needs exactly {list(names)}; unknown {sorted(unknown)}, missing {sorted(missing)}", where)
+        return cls(*(KeyElements.from_dict(raw[n], f"{where}.{n}") for n in names))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {n: getattr(self, n).to_dict() for n in ("user", "supplementary", "imaginative")}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One JSONL row. `think`, `caption` and `key_elements` are optional at inference."""
+
+    id: str
+    instruction: str
+    conditions: tuple[Condition, ...] = ()
+    think: str | None = None
+    caption: StructuredCaption | None = None
+    key_elements: SampleKeyElements | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Sample:
+        if not isinstance(raw, dict):
+            raise SchemaError(f"a row must be a JSON object, got {type(raw).__name__}")
+        unknown = set(raw) - {"id", "instruction", "conditions", "think", "caption", "key_elements", "meta"}
+        if unknown:
+            raise SchemaError(f"unknown keys {sorted(unknown)}", "row")
+        if not isinstance(raw.get("id"), str) or not raw["id"].strip():
+            raise SchemaError("must be a non-empty string", "id")
+        instruction = raw.get("instruction")
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise SchemaError("must be a non-empty string", "instruction")
+        conditions = tuple(
+            Condition.from_dict(c, f"conditions[{i}]")
+            for i, c in enumerate(_list(raw.get("conditions", []), "conditions"))
+        )
+        think = raw.get("think")
+        if think is not None:
+            if not isinstance(think, str) or not think.strip():
+                raise SchemaError("must be a non-empty string when present", "think")
+            if THINK_OPEN in think or THINK_CLOSE in think or ANSWER_OPEN in think:
+                raise SchemaError("must not contain the <think>/<answer> tags themselves", "think")
+        caption = raw.get("caption")
+        key_elements = raw.get("key_elements")
+        meta = raw.get("meta", {})
+        if not isinstance(meta, dict):
+            raise SchemaError("must be an object", "meta")
+        return cls(
+            id=raw["id"],
+            instruction=instruction.strip(),
+            conditions=conditions,
+            think=think.strip() if think else None,
+            caption=StructuredCaption.from_dict(caption) if caption is not None else None,
+            key_elements=SampleKeyElements.from_dict(key_elements) if key_elements is not None else None,
+            meta=meta,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": self.id,
+            "instruction": self.instruction,
+            "conditions": [{"kind": c.kind, "path": c.path} for c in self.conditions],
+        }
+        if self.think is not None:
+            row["think"] = self.think
+        if self.caption is not None:
+            row["caption"] = self.caption.to_dict()
+        if self.key_elements is not None:
+            row["key_elements"] = self.key_elements.to_dict()
+        if self.meta:
+            row["meta"] = self.meta
+        return row
+
+    def target(self) -> str:
+        """The assistant text SFT learns: the reasoning trace, then the six-part answer."""
+        if self.think is None:
+            raise SchemaError(f"sample {self.id} has no think trace, which SFT needs", "think")
+        if self.caption is None:
+            raise SchemaError(f"sample {self.id} has no caption, which SFT needs", "caption")
+        return render_output(self.think, self.caption)
+
+
+def render_output(think: str, caption: StructuredCaption) -> str:
+    return f"{THINK_OPEN}\n{think}\n{THINK_CLOSE}\n{ANSWER_OPEN}\n{caption.render()}\n{ANSWER_CLOSE}"
+
+
+@dataclass(frozen=True)
+class ParsedOutput:
+    """What the strict parser recovered; `think_ok`/`answer_ok` feed the format reward (eq. 2)."""
+
+    think: str | None
+    caption: StructuredCaption | None
+    errors: tuple[str, ...]
+
+    @property
+    def think_ok(self) -> bool:
+        return self.think is not None
+
+    @property
+    def answer_ok(self) -> bool:
+        return self.caption is not None
+
+    @property
+    def ok(self) -> bool:
+        return self.think_ok and self.answer_ok
+
+
+_THINK_RE = re.compile(r"^\s*<think>(.*?)</think>", re.DOTALL)
+_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>\s*$", re.DOTALL)
+_PART_RE = re.compile(r"^\s*(\d)\.\s*([A-Za-z ]+?):\s*(.*)$")
+
+
+def parse_output(text: str) -> ParsedOutput:
+    """Strict parse of `<think>…</think><answer>…</answer>`.
+
+    The think block must open the text and be non-empty; the answer must close it and hold exactly
+    the six numbered parts in Table 8 order, each on its own line(s) and non-empty. Anything between
+    the two blocks other than whitespace, or anything after </answer>, fails the parse.
+    """
+    errors = []
+    think = None
+    think_match = _THINK_RE.match(text)
+    if think_match is None:
+        errors.append("no leading <think>…</think> block")
+    elif not think_match.group(1).strip():
+        errors.append("empty <think> block")
+    elif ANSWER_OPEN in think_match.group(1) or THINK_OPEN in think_match.group(1):
+        errors.append("tags nested inside <think>")
+    else:
+        think = think_match.group(1).strip()
+
+    caption = None
+    answer_match = _ANSWER_RE.search(text)
+    if answer_match is None:
+        errors.append("no trailing <answer>…</answer> block")
+    elif think_match is not None and text[think_match.end() : answer_match.start()].strip():
+        errors.append("text between </think> and <answer>")
+    else:
+        caption, answer_errors = _parse_caption(answer_match.group(1))
+        errors.extend(answer_errors)
+    return ParsedOutput(think=think, caption=caption, errors=tuple(errors))
+
+
+def _parse_caption(body: str) -> tuple[StructuredCaption | None, list[str]]:
+    parts: dict[str, list[str]] = {}
+    current = None
+    for line in body.strip().splitlines():
+        match = _PART_RE.match(line)
+        if match is not None:
+            number, title, rest = int(match.group(1)), match.group(2).strip(), match.group(3)
+            if not 1 <= number <= len(CAPTION_PARTS):
+                return None, [f"answer part number {number} out of range"]
+            expected = CAPTION_PARTS[number - 1]
+            if title.lower() != CAPTION_TITLES[expected].lower():
+                return None, [f"answer part {number} is titled {title!r}, expected {CAPTION_TITLES[expected]!r}"]
+            if expected in parts or len(parts) != number - 1:
+                return None, [f"answer part {number} out of order or repeated"]
+            current = expected
+            parts[current] = [rest]
+        elif current is None:
+            if line.strip():
+                return None, ["text before answer part 1"]
+        else:
+            parts[current].append(line)
+    missing = [CAPTION_TITLES[n] for n in CAPTION_PARTS if n not in parts]
+    if missing:
+        return None, [f"answer misses {missing}"]
+    texts = {name: " ".join(" ".join(lines).split()) for name, lines in parts.items()}
+    empty = [CAPTION_TITLES[n] for n, t in texts.items() if not t]
+    if empty:
+        return None, [f"answer parts empty: {empty}"]
+    return StructuredCaption(**texts), []
+
+
+def _list(value: Any, where: str) -> list:
+    if not isinstance(value, list):
+        raise SchemaError(f"expected a list, got {type(value).__name__}", where)
+    return value
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    items = _list(value, where)
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            raise SchemaError("must be a non-empty string", f"{where}[{i}]")
+    return tuple(items)
+
+
+def _check_single_line(text: str, where: str) -> None:
+    if "\n" in text.strip():
+        raise SchemaError("must be a single line (parts are rendered one per line)", where)
