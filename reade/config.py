@@ -1,0 +1,231 @@
+"""Structured-config schemas registered in Hydra's ConfigStore.
+
+Each YAML option names its schema first in its defaults list (`- base_backbone`, Hydra's schema
+pattern), so a
+misspelt key in a YAML file or a `+key=value` override is an error at compose time, and a value of
+the wrong type (`stage.optimizer.lr=fast`) is rejected before any model is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from reade.models.tiny import TinyDims
+
+
+@dataclass
+class PathsConfig:
+    root_dir: str = MISSING
+    data_dir: str = MISSING
+    log_dir: str = MISSING
+    cache_dir: str = MISSING
+    output_dir: str = MISSING
+
+
+@dataclass
+class LoraConfig:
+    enabled: bool = False
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+@dataclass
+class BackboneConfig:
+    """`tiny` set: build the embedded model offline; otherwise load `name_or_path` (hub id or folder)."""
+
+    name: str = MISSING
+    kind: str = "omni_thinker"
+    name_or_path: Optional[str] = None
+    tiny: Optional[TinyDims] = None
+    seed: int = 0
+    dtype: str = "float32"
+    attn_implementation: Optional[str] = None
+    lora: LoraConfig = field(default_factory=LoraConfig)
+
+
+@dataclass
+class ConditionConfig:
+    name: str = MISSING
+    kinds: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SynthesizeConfig:
+    n_train: int = 512
+    n_val: int = 32
+    n_test: int = 32
+    seed: int = 0
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    train_file: str = MISSING
+    val_file: Optional[str] = None
+    test_file: Optional[str] = None
+    synthesize: Optional[SynthesizeConfig] = None
+    on_error: str = "raise"
+    num_workers: int = 0
+    max_length: int = 1024
+
+
+@dataclass
+class OptimizerConfig:
+    _target_: str = "torch.optim.AdamW"
+    _partial_: bool = True
+    lr: float = 1e-5
+    weight_decay: float = 0.01
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+
+
+@dataclass
+class SchedulerConfig:
+    _target_: str = "transformers.get_cosine_schedule_with_warmup"
+    _partial_: bool = True
+    num_warmup_steps: int = 200
+
+
+@dataclass
+class EvalConfig:
+    """Greedy decoding of held-out instructions, before and after training."""
+
+    limit: int = 32
+    batch_size: int = 8
+    max_new_tokens: int = 768
+    untrained: bool = True
+
+
+@dataclass
+class SFTModuleConfig:
+    _target_: str = "reade.lit.sft.SFTModule"
+    _partial_: bool = True
+    optimizer: Any = "${stage.optimizer}"
+    scheduler: Any = "${stage.scheduler}"
+    max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
+    samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
+
+
+@dataclass
+class SFTDataModuleConfig:
+    _target_: str = "reade.lit.sft.SFTDataModule"
+    _partial_: bool = True
+    train_file: str = "${data.train_file}"
+    val_file: Optional[str] = "${data.val_file}"
+    test_file: Optional[str] = "${data.test_file}"
+    kinds: list[str] = "${condition.kinds}"  # type: ignore[assignment]
+    on_error: str = "${data.on_error}"
+    batch_size: int = "${stage.batch_size}"  # type: ignore[assignment]
+    eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]
+    eval_limit: int = "${stage.eval.limit}"  # type: ignore[assignment]
+    instruction_dropout: float = "${stage.instruction_dropout}"  # type: ignore[assignment]
+    max_length: int = "${data.max_length}"  # type: ignore[assignment]
+    num_workers: int = "${data.num_workers}"  # type: ignore[assignment]
+
+
+@dataclass
+class SFTStageConfig:
+    """The recipe lives in the scalars; `module`/`datamodule` are the `_target_` nodes built from it."""
+
+    name: str = "sft"
+    batch_size: int = 6
+    accumulate_grad_batches: int = 2
+    max_steps: int = -1
+    max_epochs: int = 3
+    val_check_interval: Optional[float] = None
+    gradient_clip_val: float = 1.0
+    instruction_dropout: float = 0.4
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    module: SFTModuleConfig = field(default_factory=SFTModuleConfig)
+    datamodule: SFTDataModuleConfig = field(default_factory=SFTDataModuleConfig)
+
+
+@dataclass
+class TrainerConfig:
+    """Hardware only: the recipe (steps, batch, clipping) comes from the stage."""
+
+    _target_: str = "lightning.Trainer"
+    accelerator: str = "cpu"
+    devices: Any = 1
+    num_nodes: int = 1
+    strategy: Any = "auto"
+    precision: str = "32-true"
+    max_steps: int = MISSING
+    max_epochs: int = MISSING
+    val_check_interval: Optional[float] = None
+    accumulate_grad_batches: int = MISSING
+    gradient_clip_val: float = MISSING
+    log_every_n_steps: int = 10
+    num_sanity_val_steps: int = 0
+    enable_progress_bar: bool = True
+    deterministic: bool = False
+    default_root_dir: str = MISSING
+
+
+@dataclass
+class ModelCheckpointConfig:
+    """Lightning checkpoints for resuming (`ckpt_path=last`); the HF export is separate."""
+
+    _target_: str = "lightning.pytorch.callbacks.ModelCheckpoint"
+    dirpath: str = MISSING
+    filename: str = "step{step}"
+    save_last: bool = True
+    save_top_k: int = 0
+    every_n_train_steps: int = 200
+
+
+@dataclass
+class LearningRateMonitorConfig:
+    _target_: str = "lightning.pytorch.callbacks.LearningRateMonitor"
+    logging_interval: str = "step"
+
+
+@dataclass
+class CallbacksConfig:
+    model_checkpoint: ModelCheckpointConfig = field(default_factory=ModelCheckpointConfig)
+    lr_monitor: LearningRateMonitorConfig = field(default_factory=LearningRateMonitorConfig)
+
+
+@dataclass
+class WandbLoggerConfig:
+    _target_: str = "lightning.pytorch.loggers.WandbLogger"
+    project: str = "reade"
+    mode: str = "offline"
+    save_dir: str = MISSING
+    entity: Optional[str] = None
+    tags: list[str] = field(default_factory=list)
+    log_model: bool = False
+
+
+@dataclass
+class CSVLoggerConfig:
+    _target_: str = "lightning.pytorch.loggers.CSVLogger"
+    save_dir: str = MISSING
+    name: str = "csv"
+
+
+def register() -> None:
+    """Put every schema in the ConfigStore; idempotent, called on `import reade.config`."""
+    store = ConfigStore.instance()
+    for group, name, node in [
+        ("paths", "base_paths", PathsConfig),
+        ("backbone", "base_backbone", BackboneConfig),
+        ("condition", "base_condition", ConditionConfig),
+        ("data", "base_data", DataConfig),
+        ("stage", "base_sft", SFTStageConfig),
+        ("trainer", "base_trainer", TrainerConfig),
+        ("callbacks", "base_callbacks", CallbacksConfig),
+        ("logger", "base_wandb", WandbLoggerConfig),
+        ("logger", "base_csv", CSVLoggerConfig),
+    ]:
+        store.store(group=group, name=name, node=node)
+
+
+register()

@@ -1,0 +1,43 @@
+"""Turn dataset rows into model batches, reading condition files only when a batch needs them."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from reade.data.conditions import condition_payload, read_condition
+
+
+class InterpreterCollator:
+    """Rows → processor batch.
+
+    `instruction_dropout` (paper Table 10: 0.4) blanks the textual instruction of a sample that has
+    conditions, so the interpreter learns to read what the conditions show instead of copying the
+    text. A sample without conditions always keeps its instruction: there would be nothing left.
+    """
+
+    def __init__(self, processor, *, with_targets: bool, instruction_dropout: float = 0.0, max_length: int | None = None):
+        if not 0.0 <= instruction_dropout < 1.0:
+            raise ValueError(f"instruction_dropout must lie in [0, 1), got {instruction_dropout}")
+        self.processor = processor
+        self.with_targets = with_targets
+        self.instruction_dropout = instruction_dropout
+        self.max_length = max_length
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        instructions, conditions = [], []
+        for row in rows:
+            payloads = [
+                (c["kind"], condition_payload(c["kind"], read_condition(c["kind"], Path(c["path"]))))
+                for c in row["conditions"]
+            ]
+            drop = payloads and random.random() < self.instruction_dropout
+            instructions.append("" if drop else row["instruction"])
+            conditions.append(payloads)
+        targets = [row["target"] for row in rows] if self.with_targets else None
+        batch = dict(self.processor(instructions, conditions, targets=targets, max_length=self.max_length))
+        if not self.with_targets:
+            batch["ids"] = [row["id"] for row in rows]
+            batch["instructions"] = [row["instruction"] for row in rows]
+        return batch

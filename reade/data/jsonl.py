@@ -1,0 +1,149 @@
+"""Read a JSONL dataset row by row, so that every problem is reported with its file, line and field.
+
+A broken row never surfaces as a crash deep inside a stage: it becomes a `RowProblem`, and the
+caller decides (`on_error=raise|skip`). The usable rows become a `datasets.Dataset` whose
+condition paths are absolute; condition files are read and checked once here, and read again
+lazily by the collator when a batch needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import datasets
+from tqdm.auto import tqdm
+
+from reade.data.conditions import ConditionError, read_condition
+from reade.errors import DataError
+from reade.schema import Condition, Sample, SchemaError
+
+log = logging.getLogger(__name__)
+
+# The fields each consumer needs beyond the always-required id and instruction.
+REQUIRED_FIELDS = {
+    "inference": (),
+    "sft": ("think", "caption"),
+    "grpo": ("key_elements",),
+}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    file: Path
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field or 'row'}: {self.message}"
+
+
+@dataclass
+class LoadReport:
+    """What happened to a file: rows read and kept, every problem, conditions left out by kind."""
+
+    file: Path
+    rows: int = 0
+    kept: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    dropped_conditions: Counter = field(default_factory=Counter)
+
+    @property
+    def skipped(self) -> int:
+        return self.rows - self.kept
+
+
+def check_samples(path: Path, require: tuple[str, ...] = (), progress: bool = True) -> tuple[list[Sample], list[RowProblem], int]:
+    """Parse and check every row; returns the good samples (condition paths made absolute),
+    the problems, and the number of non-blank rows."""
+    path = Path(path)
+    if not path.is_file():
+        return [], [RowProblem(path, 0, "file", "no such file")], 0
+    base = path.parent
+    samples, problems, rows, seen_ids = [], [], 0, {}
+    with path.open(encoding="utf-8") as handle:
+        lines = handle.readlines()
+    for number, text in enumerate(tqdm(lines, desc=f"checking {path.name}", disable=not progress, leave=False), start=1):
+        if not text.strip():
+            continue
+        rows += 1
+        sample, row_problems = _check_row(text, path, number, base, require)
+        if row_problems:
+            problems.extend(row_problems)
+            continue
+        if sample.id in seen_ids:
+            problems.append(RowProblem(path, number, "id", f"{sample.id!r} repeats line {seen_ids[sample.id]}"))
+            continue
+        seen_ids[sample.id] = number
+        samples.append(sample)
+    return samples, problems, rows
+
+
+def _check_row(text: str, path: Path, number: int, base: Path, require: tuple[str, ...]) -> tuple[Sample | None, list[RowProblem]]:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        return None, [RowProblem(path, number, "json", f"not valid JSON ({error.msg} at column {error.colno})")]
+    try:
+        sample = Sample.from_dict(raw)
+    except SchemaError as error:
+        return None, [RowProblem(path, number, error.field, str(error).removeprefix(f"{error.field}: "))]
+    problems = [
+        RowProblem(path, number, name, f"sample {sample.id} has no {name}, which this stage needs")
+        for name in require
+        if getattr(sample, name) is None
+    ]
+    conditions = []
+    for i, condition in enumerate(sample.conditions):
+        absolute = Condition(condition.kind, str((base / condition.path).resolve()))
+        try:
+            read_condition(condition.kind, Path(absolute.path))
+        except ConditionError as error:
+            problems.append(RowProblem(path, number, f"conditions[{i}].path", str(error)))
+        conditions.append(absolute)
+    return replace(sample, conditions=tuple(conditions)), problems
+
+
+def load_split(path: Path, *, kinds: list[str], on_error: str, require: tuple[str, ...]) -> tuple[datasets.Dataset, LoadReport]:
+    """Load one split for training or evaluation, applying `on_error` and the condition kinds in use."""
+    if on_error not in ("raise", "skip"):
+        raise DataError(f"data.on_error must be 'raise' or 'skip', got {on_error!r}")
+    path = Path(path)
+    samples, problems, rows = check_samples(path, require)
+    report = LoadReport(file=path, rows=rows, problems=problems)
+    if rows == 0 and not problems:
+        problems.append(RowProblem(path, 0, "file", "contains no rows"))
+    fatal = [p for p in problems if p.field == "file"]
+    if fatal or (problems and on_error == "raise"):
+        raise DataError(f"{path}: {len(problems)} problem(s) in {rows} row(s) (data.on_error={on_error}):", problems)
+    for problem in problems:
+        log.warning("skipped %s", problem)
+    kept_rows = []
+    for sample in samples:
+        kept = tuple(c for c in sample.conditions if c.kind in kinds)
+        report.dropped_conditions.update(c.kind for c in sample.conditions if c.kind not in kinds)
+        kept_rows.append(_to_row(replace(sample, conditions=kept), require))
+    report.kept = len(kept_rows)
+    if not kept_rows:
+        raise DataError(f"{path}: every one of {rows} row(s) was skipped", problems)
+    log.info(
+        "%s: %d rows kept, %d skipped%s",
+        path,
+        report.kept,
+        report.skipped,
+        "".join(f"; {n} {kind} condition(s) left out (condition.kinds={kinds})" for kind, n in sorted(report.dropped_conditions.items())),
+    )
+    return datasets.Dataset.from_list(kept_rows), report
+
+
+def _to_row(sample: Sample, require: tuple[str, ...]) -> dict:
+    return {
+        "id": sample.id,
+        "instruction": sample.instruction,
+        "conditions": [{"kind": c.kind, "path": c.path} for c in sample.conditions],
+        "target": sample.target() if "think" in require else None,
+    }

@@ -1,0 +1,24 @@
+"""Errors that are the user's to fix (bad data, bad config).
+
+Entry points print them as a plain message and exit non-zero, without a traceback from inside
+Lightning or Hydra: the message already names the file, line and field.
+"""
+
+
+class ReadeError(Exception):
+    """Base class for problems in the user's input or configuration."""
+
+
+class DataError(ReadeError):
+    """One or more rows of a dataset are unusable; `problems` lists each with file, line and field."""
+
+    def __init__(self, summary: str, problems: list | None = None, shown: int = 50):
+        self.problems = list(problems or [])
+        lines = [summary] + [f"  {p}" for p in self.problems[:shown]]
+        if len(self.problems) > shown:
+            lines.append(f"  ... and {len(self.problems) - shown} more")
+        super().__init__("\n".join(lines))
+
+
+class ConfigError(ReadeError):
+    """A configuration that composes but cannot run (e.g. conditions for a text-only backbone)."""

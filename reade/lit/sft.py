@@ -1,0 +1,165 @@
+"""Stage 1, CoT-guided SFT (paper section 3.1, eq. 1): the DataModule and the LightningModule.
+
+The loss covers the assistant tokens only (`<think>` trace + six-part `<answer>`): the processor
+sets every prompt and padding label to -100. The test loop decodes held-out instructions greedily
+and counts how many outputs parse as `<think>` + six-part `<answer>` (the format rate).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from reade.data.collate import InterpreterCollator
+from reade.data.jsonl import REQUIRED_FIELDS, load_split
+from reade.schema import parse_output
+
+log = logging.getLogger(__name__)
+
+
+class SFTDataModule(L.LightningDataModule):
+    """Loads and checks every split in `load()`, before the Trainer starts, so a broken dataset
+    stops the job with one message per problem instead of a traceback from inside Lightning."""
+
+    def __init__(self, processor, *, train_file: str, val_file: str | None, test_file: str | None, kinds: list[str],
+                 on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int, instruction_dropout: float,
+                 max_length: int, num_workers: int = 0):
+        super().__init__()
+        self.processor = processor
+        self.files = {"train": train_file, "val": val_file, "test": test_file}
+        self.kinds = list(kinds)
+        self.on_error = on_error
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.eval_limit = eval_limit
+        self.instruction_dropout = instruction_dropout
+        self.max_length = max_length
+        self.num_workers = num_workers
+        self.splits: dict[str, Any] = {}
+        self.reports: dict[str, Any] = {}
+
+    def load(self) -> None:
+        for split, path in self.files.items():
+            if path is None or split in self.splits:
+                continue
+            self.splits[split], self.reports[split] = load_split(
+                Path(path), kinds=self.kinds, on_error=self.on_error, require=REQUIRED_FIELDS["sft"]
+            )
+
+    def setup(self, stage: str | None = None) -> None:
+        self.load()
+
+    def data_summary(self) -> dict[str, float]:
+        """Counts a reviewer needs to trust a run: rows kept and skipped, conditions left out."""
+        summary = {}
+        for split, report in self.reports.items():
+            summary[f"data/{split}_rows"] = report.kept
+            summary[f"data/{split}_skipped"] = report.skipped
+            for kind, n in report.dropped_conditions.items():
+                summary[f"data/{split}_dropped_{kind}"] = n
+        return summary
+
+    def _loader(self, split: str, *, train: bool) -> DataLoader:
+        dataset = self.splits[split]
+        if not train and split == "test" and self.eval_limit > 0:
+            dataset = dataset.select(range(min(self.eval_limit, len(dataset))))
+        collator = InterpreterCollator(
+            self.processor,
+            with_targets=split != "test",
+            instruction_dropout=self.instruction_dropout if train else 0.0,
+            max_length=self.max_length,
+        )
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            collate_fn=collator,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val", train=False) if "val" in self.splits else []
+
+    def test_dataloader(self) -> DataLoader:
+        if "test" not in self.splits:
+            raise ValueError("data.test_file is not set: the format-rate evaluation needs a held-out split")
+        return self._loader("test", train=False)
+
+
+class SFTModule(L.LightningModule):
+    """Next-token cross-entropy on the assistant tokens; AdamW + cosine schedule with warm-up."""
+
+    def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
+                 max_new_tokens: int, samples_path: str | None = None):
+        super().__init__()
+        self.model = model
+        self.processor = processor
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.max_new_tokens = max_new_tokens
+        self.samples_path = samples_path
+        self.eval_tag = ""
+        self._eval_counts = torch.zeros(2)
+        self._eval_rows: list[dict[str, Any]] = []
+
+    def forward(self, batch: dict[str, Any]) -> Any:
+        return self.model(**batch)
+
+    def _loss(self, batch: dict[str, Any], split: str) -> torch.Tensor:
+        loss = self(batch).loss
+        tokens = (batch["labels"] != -100).sum()
+        batch_size = batch["input_ids"].shape[0]
+        self.log(f"{split}/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=split != "train")
+        self.log(f"{split}/target_tokens", tokens.float(), batch_size=batch_size, reduce_fx="sum" if split != "train" else "mean")
+        return loss
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._loss(batch, "train")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._loss(batch, "val")
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_counts = torch.zeros(2, device=self.device)
+        self._eval_rows = []
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        ids, instructions = batch.pop("ids"), batch.pop("instructions")
+        prompt_length = batch["input_ids"].shape[1]
+        generated = self.model.generate(
+            **batch,
+            max_new_tokens=self.max_new_tokens,
+            do_sample=False,
+            pad_token_id=self.processor.tokenizer.pad_token_id,
+        )  # [B, prompt_length + new]
+        texts = self.processor.decode(generated[:, prompt_length:])
+        for sample_id, instruction, text in zip(ids, instructions, texts):
+            parsed = parse_output(text)
+            self._eval_counts += torch.tensor([float(parsed.ok), 1.0], device=self.device)
+            self._eval_rows.append({"id": sample_id, "instruction": instruction, "output": text,
+                                    "format_ok": parsed.ok, "errors": list(parsed.errors)})
+
+    def on_test_epoch_end(self) -> None:
+        hits, total = self.all_gather(self._eval_counts).reshape(-1, 2).sum(0)
+        self.log(f"eval/format_rate{self.eval_tag}", hits / total.clamp(min=1), rank_zero_only=True)
+        if self.samples_path and self.trainer.is_global_zero:
+            path = Path(self.samples_path.format(tag=self.eval_tag or "_trained"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(row) + "\n" for row in self._eval_rows), encoding="utf-8")
+            log.info("format rate%s: %d/%d; outputs in %s", self.eval_tag, int(hits), int(total), path)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = self.optimizer_factory(trainable)
+        scheduler = self.scheduler_factory(optimizer, num_training_steps=self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

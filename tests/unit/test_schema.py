@@ -1,0 +1,123 @@
+"""The data contract: round trips, the strict parser against a table of outputs, field-named errors."""
+
+import pytest
+
+from reade.schema import (
+    CAPTION_PARTS,
+    KeyElements,
+    Sample,
+    SampleKeyElements,
+    SchemaError,
+    StructuredCaption,
+    parse_output,
+    render_output,
+)
+
+CAPTION = StructuredCaption(
+    dense="A red fox trots across a snowy field at dawn.",
+    main_object="A small red fox with a bushy tail.",
+    background="A wide snowy field under a pale sky.",
+    movement="The fox trots from left to right.",
+    style="Cinematic and calm.",
+    camera="The camera pans left slowly.",
+)
+KE = {"objects": [{"name": "fox", "attributes": ["red"]}], "actions": ["trots"], "camera": ["pans left"], "style": []}
+ROW = {
+    "id": "s-1",
+    "instruction": "Fox, snow, pan left",
+    "conditions": [{"kind": "identity", "path": "assets/s-1/id0.png"}],
+    "think": "Step 1: a fox. Step 2: none. Step 3: aligned. Step 4: dawn light.",
+    "caption": CAPTION.to_dict(),
+    "key_elements": {"user": KE, "supplementary": KE, "imaginative": KE},
+}
+GOOD = render_output("Step 1 ... Step 4 ...", CAPTION)
+
+
+def test_sample_round_trip():
+    sample = Sample.from_dict(ROW)
+    assert Sample.from_dict(sample.to_dict()) == sample
+    assert sample.target() == render_output(ROW["think"], CAPTION)
+
+
+def test_render_numbers_parts_in_table8_order():
+    lines = CAPTION.render().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "1. Dense caption", "2. Main object caption", "3. Background caption",
+        "4. Movement caption", "5. Style caption", "6. Camera caption",
+    ]
+
+
+def test_parse_recovers_rendered_output():
+    parsed = parse_output(GOOD)
+    assert parsed.ok and parsed.caption == CAPTION and parsed.think == "Step 1 ... Step 4 ..."
+
+
+def _swap(text, a, b):
+    return text.replace(a, "\0").replace(b, a).replace("\0", b)
+
+
+@pytest.mark.parametrize(
+    "text, think_ok, answer_ok",
+    [
+        (GOOD, True, True),
+        ("  \n" + GOOD + "\n", True, True),
+        (GOOD.replace("<think>\nStep 1 ... Step 4 ...\n</think>", "<think> </think>"), False, True),
+        (GOOD.split("<answer>")[0], True, False),
+        (GOOD.replace("</answer>", ""), True, False),
+        (GOOD + " trailing words", True, False),
+        (GOOD.replace("</think>\n", "</think>\nchatter\n"), True, False),
+        (GOOD.replace("6. Camera caption: The camera pans left slowly.\n", ""), True, False),
+        (GOOD.replace("5. Style caption", "5. Mood caption"), True, False),
+        (_swap(GOOD, "2. Main object caption", "3. Background caption"), True, False),
+        (GOOD.replace("Cinematic and calm.", ""), True, False),
+        ("<answer>\n" + CAPTION.render() + "\n</answer>", False, True),
+        ("no tags at all", False, False),
+        ("", False, False),
+    ],
+)
+def test_parse_table(text, think_ok, answer_ok):
+    parsed = parse_output(text)
+    assert (parsed.think_ok, parsed.answer_ok) == (think_ok, answer_ok), parsed.errors
+
+
+def test_part_continuation_lines_are_joined():
+    text = GOOD.replace("A wide snowy field", "A wide\nsnowy field")
+    assert parse_output(text).caption.background == CAPTION.background
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"instruction": "  "}, "instruction"),
+        ({"id": 7}, "id"),
+        ({"conditions": [{"kind": "lidar", "path": "x"}]}, "conditions[0].kind"),
+        ({"conditions": [{"kind": "depth", "path": ""}]}, "conditions[0].path"),
+        ({"conditions": {"kind": "depth"}}, "conditions"),
+        ({"think": "<think>nested</think>"}, "think"),
+        ({"caption": {**CAPTION.to_dict(), "style": ""}}, "caption.style"),
+        ({"caption": {**CAPTION.to_dict(), "mood": "x"}}, "caption"),
+        ({"key_elements": {"user": KE}}, "key_elements"),
+        ({"key_elements": {"user": {**KE, "actions": [""]}, "supplementary": KE, "imaginative": KE}}, "key_elements.user.actions[0]"),
+        ({"colour": "red"}, "row"),
+    ],
+)
+def test_bad_rows_name_their_field(change, field):
+    with pytest.raises(SchemaError) as error:
+        Sample.from_dict({**ROW, **change})
+    assert error.value.field == field
+
+
+def test_target_needs_think_and_caption():
+    sample = Sample.from_dict({"id": "s-2", "instruction": "A cat"})
+    with pytest.raises(SchemaError, match="think"):
+        sample.target()
+
+
+def test_key_elements_flatten_for_the_judge():
+    ke = KeyElements.from_dict(KE, "user")
+    assert ke.elements() == ["fox", "fox: red", "trots", "pans left"]
+    assert SampleKeyElements.from_dict(ROW["key_elements"]).to_dict() == ROW["key_elements"]
+
+
+def test_caption_parts_are_six():
+    assert len(CAPTION_PARTS) == 6
