@@ -16,7 +16,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
-import reade.config  # noqa: F401  (registers the structured-config schemas)
+from reade.config import check_known_keys
 from reade.data.synthesize import synthesize
 from reade.errors import ReadeError
 from reade.models.backbone import save_checkpoint
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
+    check_known_keys(cfg)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     if cfg.data.synthesize is not None:

@@ -87,7 +87,7 @@ def _check_row(text: str, path: Path, number: int, base: Path, require: tuple[st
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
-        return None, [RowProblem(path, number, "json", f"not valid JSON ({error.msg} at column {error.colno})")]
+        return None, [RowProblem(path, number, "json", f"not valid JSON: {error.msg.removesuffix(' at')} at column {error.colno}")]
     try:
         sample = Sample.from_dict(raw)
     except SchemaError as error:

@@ -1,0 +1,104 @@
+"""One loading path for every backbone: the tiny default, Qwen2.5-Omni 3B/7B and text-only Qwen2.5.
+
+`omni_thinker` loads only the thinker. transformers 5.23 does this directly from a full
+Qwen2.5-Omni folder or hub id (config.json of model_type `qwen2_5_omni`, weights under `thinker.`):
+`Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained` takes the `thinker_config` sub-config,
+strips the `thinker.` prefix through its built-in checkpoint conversion mapping, and never
+materialises the talker and token2wav tensors (they are reported as unexpected and skipped), so a
+7B Omni folder costs the thinker's memory only. A thinker folder we saved loads the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM, PreTrainedModel, Qwen2_5OmniThinkerForConditionalGeneration
+
+from reade.models.lora import apply_lora, merged_state_dict
+from reade.models.processing import InterpreterProcessor
+from reade.models.staging import staged_folder
+
+KINDS = ("omni_thinker", "causal_lm")
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+OMNI_LANGUAGE_MODEL = "model.language_model"
+RUN_CONFIG_FILE = "reade_config.yaml"
+
+
+def load_backbone(
+    name_or_path: str | Path,
+    kind: str = "omni_thinker",
+    dtype: str = "float32",
+    lora: dict[str, Any] | None = None,
+    attn_implementation: str | None = None,
+) -> tuple[PreTrainedModel, InterpreterProcessor]:
+    """(model, processor) for a hub id or folder.
+
+    `lora` is the `backbone.lora` node (enabled, r, alpha, dropout, target_modules); None for full fine-tuning.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"backbone kind {kind!r} is not one of {list(KINDS)}")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} is not one of {list(DTYPES)}")
+    name_or_path = str(name_or_path)
+    options = {"dtype": DTYPES[dtype]}
+    if attn_implementation is not None:
+        options["attn_implementation"] = attn_implementation
+    if kind == "omni_thinker":
+        model = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(name_or_path, **options)
+        processor = InterpreterProcessor.from_pretrained(name_or_path)
+        _align_placeholders(model, processor, name_or_path)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, **options)
+        processor = InterpreterProcessor.from_pretrained(name_or_path, text_only=True)
+    # Targets end with <|im_end|>; generation must stop there and pad with <|endoftext|>, whatever
+    # the checkpoint's generation_config says (a full Omni folder's one is made for the talker).
+    model.generation_config.eos_token_id = processor.eos_token_id
+    model.generation_config.pad_token_id = processor.pad_token_id
+    if lora is not None:
+        model = apply_lora(model, dict(lora), OMNI_LANGUAGE_MODEL if kind == "omni_thinker" else None)
+    return model, processor
+
+
+def save_checkpoint(
+    model: PreTrainedModel, processor: InterpreterProcessor, out_dir: str | Path, config: str | None = None
+) -> Path:
+    """An HF folder `load_backbone` reads back: LoRA merged into plain weights, processor alongside,
+    and the run's resolved config (YAML text) as `reade_config.yaml` when given.
+
+    Written to a sibling folder and swapped in by rename, so `out_dir` is either the old complete
+    checkpoint or the new complete one, never a mix; the training model (adapters included) is unchanged.
+    """
+    out_dir = Path(out_dir)
+    with staged_folder(out_dir, replace=True) as staging:
+        if isinstance(model, PeftModel):
+            model.get_base_model().save_pretrained(staging, state_dict=merged_state_dict(model))
+        else:
+            model.save_pretrained(staging)
+        processor.save_pretrained(staging)
+        if config is not None:
+            (staging / RUN_CONFIG_FILE).write_text(config)
+    return out_dir
+
+
+def _align_placeholders(model: PreTrainedModel, processor: InterpreterProcessor, name_or_path: str) -> None:
+    """The tokenizer's placeholder ids must be the ones the thinker splices features into.
+
+    Configs that predate `vision_start_token_id`/`vision_end_token_id` (not constructor fields in
+    transformers 5.23, yet read by the rope index) get them from the tokenizer.
+    """
+    config = model.config
+    for name, expected in processor.placeholder_ids.items():
+        actual = getattr(config, name, None)
+        if actual is None and name in ("vision_start_token_id", "vision_end_token_id"):
+            setattr(config, name, expected)
+        elif actual != expected:
+            raise ValueError(
+                f"{name_or_path}: config {name}={actual} but the tokenizer gives {expected}; "
+                "tokenizer and weights disagree"
+            )
+    vocab = model.get_input_embeddings().num_embeddings
+    if len(processor.tokenizer) > vocab:
+        raise ValueError(f"{name_or_path}: tokenizer has {len(processor.tokenizer)} tokens, embeddings only {vocab}")

@@ -1,0 +1,236 @@
+"""Turns (instruction, conditions, target) triples into the tensors a Qwen2.5-Omni thinker reads.
+
+One processor serves the SFT collator, GRPO rollouts and `reade.interpret`, so a prompt is laid out,
+padded (always on the left) and masked the same way wherever it is built. Identity images go through
+Qwen2-VL's PIL image processor, depth/pose frame arrays through `media.video_patches` (same patch
+layout, no torchvision), audio through Whisper's feature extractor, as the thinker's towers expect.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import PreTrainedTokenizerBase, WhisperFeatureExtractor
+from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+from transformers.utils import cached_file
+
+from reade.models.media import resample, video_patches
+from reade.models.prompt import SYSTEM_PROMPT, ConditionBlock, chat_prompt, user_content
+from reade.models.settings import SETTINGS_FILE, ProcessorSettings
+from reade.models.tokenizer import IM_END, PAD_TOKEN, load_tokenizer, placeholder_ids, token_id
+
+IGNORE_INDEX = -100
+# Which tower input a condition kind becomes: depth and pose sequences are videos to the thinker.
+MODALITY = {"identity": "image", "depth": "video", "pose": "video", "audio": "audio"}
+
+__all__ = ["IGNORE_INDEX", "SYSTEM_PROMPT", "InterpreterProcessor"]
+
+
+class InterpreterProcessor:
+    """Prompt layout + per-modality preprocessing + left padding; see `__call__` for the batch contract."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, settings: ProcessorSettings):
+        self.tokenizer = tokenizer
+        self.tokenizer.padding_side = "left"
+        self.settings = settings
+        self.pad_token_id = token_id(tokenizer, PAD_TOKEN)
+        self.eos_token_id = token_id(tokenizer, IM_END)
+        if settings.text_only:
+            return
+        self.placeholder_ids = placeholder_ids(tokenizer)
+        self.image_processor = Qwen2VLImageProcessorPil(
+            size={"shortest_edge": settings.image_min_pixels, "longest_edge": settings.image_max_pixels},
+            patch_size=settings.patch_size,
+            temporal_patch_size=settings.temporal_patch_size,
+            merge_size=settings.merge_size,
+            image_mean=list(settings.image_mean),
+            image_std=list(settings.image_std),
+        )
+        self.feature_extractor = WhisperFeatureExtractor(
+            feature_size=settings.num_mel_bins,
+            sampling_rate=settings.sampling_rate,
+            hop_length=settings.hop_length,
+            chunk_length=settings.audio_chunk_seconds,
+            n_fft=settings.n_fft,
+        )
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, text_only: bool = False) -> InterpreterProcessor:
+        """A folder we saved (tiny or trained), a Qwen2.5-Omni folder or hub id, or (text_only) any chat LM."""
+        name_or_path = str(name_or_path)
+        tokenizer = load_tokenizer(name_or_path)
+        ours = cached_file(name_or_path, SETTINGS_FILE, _raise_exceptions_for_missing_entries=False)
+        if ours is not None:
+            settings = ProcessorSettings.load(ours)
+        elif text_only:
+            settings = ProcessorSettings(text_only=True)
+        else:
+            qwen = cached_file(name_or_path, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False)
+            if qwen is None:
+                raise FileNotFoundError(
+                    f"{name_or_path} has neither {SETTINGS_FILE} nor a Qwen2.5-Omni preprocessor_config.json; "
+                    "pass text_only=True for a text-only model"
+                )
+            settings = ProcessorSettings.from_qwen_preprocessor(json.loads(Path(qwen).read_text()))
+        return cls(tokenizer, settings)
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(str(folder))
+        self.settings.save(folder)
+
+    def __call__(
+        self,
+        instructions: list[str],
+        conditions: list[list[tuple[str, object]]],
+        targets: list[str] | None = None,
+        max_length: int | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Batch of prompts (+ assistant targets) -> model inputs, left-padded.
+
+        Per sample, conditions are (kind, payload): identity uint8 [H, W, 3]; depth/pose uint8
+        [T, H, W, 3] frames at `settings.video_fps`; audio (float waveform, sample_rate). With
+        `targets`, `labels` hold the target and its closing <|im_end|> and -100 everywhere else.
+        Only the keys of modalities present in the batch are returned.
+        """
+        if len(conditions) != len(instructions) or (targets is not None and len(targets) != len(instructions)):
+            raise ValueError("instructions, conditions and targets must have one entry per sample")
+        encoded: dict[str, list] = {"image": [], "video": [], "audio": []}
+        sequences = []
+        for index, (instruction, sample_conditions) in enumerate(zip(instructions, conditions)):
+            blocks = []
+            for kind, payload in sample_conditions:
+                num_tokens, item = self._encode_condition(index, kind, payload)
+                encoded[MODALITY[kind]].append(item)
+                blocks.append(ConditionBlock(kind, num_tokens))
+            if not blocks and not instruction.strip():
+                raise ValueError(f"sample {index}: empty instruction and no conditions")
+            user = user_content(blocks, instruction.strip())
+            prompt = self.tokenizer.encode(chat_prompt(user), add_special_tokens=False)
+            target = [] if targets is None else self.tokenizer.encode(targets[index] + IM_END, add_special_tokens=False)
+            if max_length is not None and len(prompt) + len(target) > max_length:
+                raise ValueError(
+                    f"sample {index}: {len(prompt)} prompt + {len(target)} target tokens exceed max_length {max_length}"
+                )
+            sequences.append((prompt, target))
+        batch = self._pad(sequences, with_labels=targets is not None)
+        batch.update(self._stack_images(encoded["image"]))
+        batch.update(self._stack_videos(encoded["video"]))
+        batch.update(self._stack_audios(encoded["audio"]))
+        return batch
+
+    def decode(self, token_ids: torch.Tensor) -> list[str]:
+        """Generated ids [B, L] -> texts; special tokens dropped, <think>/<answer> kept."""
+        texts = self.tokenizer.batch_decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        return [text.strip() for text in texts]
+
+    def _encode_condition(self, index: int, kind: str, payload: object) -> tuple[int, object]:
+        """(placeholder count, what the stacking step needs) for one condition of sample `index`."""
+        if kind == "camera":
+            raise ValueError(
+                f"sample {index}: camera conditions are not read by the backbone's towers; "
+                "the camera encoder is a separate component that fills <|camera_pad|> tokens"
+            )
+        if kind not in MODALITY:
+            raise ValueError(f"sample {index}: unknown condition kind {kind!r}, expected one of {list(MODALITY)}")
+        if self.settings.text_only:
+            raise ValueError(
+                f"sample {index}: this backbone is text-only (causal_lm) and cannot read a {kind!r} condition; "
+                "use condition=text or an omni_thinker backbone"
+            )
+        if kind == "identity":
+            return self._encode_image(index, np.asarray(payload))
+        if kind == "audio":
+            return self._encode_audio(index, *payload)
+        return self._encode_video(np.asarray(payload))
+
+    def _encode_image(self, index: int, image: np.ndarray) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
+        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+            raise ValueError(
+                f"sample {index}: identity image must be uint8 [H, W, 3], got {image.dtype} {list(image.shape)}"
+            )
+        encoded = self.image_processor(images=[image], return_tensors="np")
+        grid = encoded["image_grid_thw"][0]  # [3]
+        return int(np.prod(grid)) // self.settings.merge_size**2, (encoded["pixel_values"], grid)
+
+    def _encode_video(self, frames: np.ndarray) -> tuple[int, tuple[np.ndarray, tuple[int, int, int], float]]:
+        s = self.settings
+        patches, grid, second_per_grid = video_patches(
+            frames,
+            patch_size=s.patch_size,
+            temporal_patch_size=s.temporal_patch_size,
+            merge_size=s.merge_size,
+            min_pixels=s.video_min_pixels,
+            max_pixels=s.video_max_pixels,
+            max_frames=s.max_frames,
+            fps=s.video_fps,
+            mean=s.image_mean,
+            std=s.image_std,
+        )
+        return int(np.prod(grid)) // s.merge_size**2, (patches, grid, second_per_grid)
+
+    def _encode_audio(self, index: int, waveform: np.ndarray, rate: int) -> tuple[int, np.ndarray]:
+        """Resampled, cut to `max_audio_seconds` and to whole hops.
+
+        Whisper's frame mask counts a trailing partial hop that its spectrogram drops, so the
+        placeholder count would disagree with the features without the cut.
+        """
+        s = self.settings
+        waveform = resample(waveform, int(rate), s.sampling_rate)[: int(s.max_audio_seconds * s.sampling_rate)]
+        frames = len(waveform) // s.hop_length
+        num_tokens = ((frames - 1) // 2 + 1 - 2) // 2 + 1
+        if num_tokens < 1:
+            raise ValueError(f"sample {index}: audio too short ({frames} mel frames) to give one audio token")
+        return num_tokens, waveform[: frames * s.hop_length]
+
+    def _pad(self, sequences: list[tuple[list[int], list[int]]], with_labels: bool) -> dict[str, torch.Tensor]:
+        length = max(len(prompt) + len(target) for prompt, target in sequences)
+        input_ids = torch.full((len(sequences), length), self.pad_token_id, dtype=torch.long)  # [B, T]
+        attention_mask = torch.zeros((len(sequences), length), dtype=torch.long)  # [B, T]
+        labels = torch.full((len(sequences), length), IGNORE_INDEX, dtype=torch.long)  # [B, T]
+        for row, (prompt, target) in enumerate(sequences):
+            ids = prompt + target
+            input_ids[row, length - len(ids) :] = torch.tensor(ids)
+            attention_mask[row, length - len(ids) :] = 1
+            if target:
+                labels[row, length - len(target) :] = torch.tensor(target)
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if with_labels:
+            batch["labels"] = labels
+        return batch
+
+    def _stack_images(self, images) -> dict[str, torch.Tensor]:
+        if not images:
+            return {}
+        return {
+            "pixel_values": torch.from_numpy(np.concatenate([p for p, _ in images])),  # [N_patches, 3*tp*p*p]
+            "image_grid_thw": torch.from_numpy(np.stack([g for _, g in images])).long(),  # [N_images, 3]
+        }
+
+    def _stack_videos(self, videos) -> dict[str, torch.Tensor]:
+        if not videos:
+            return {}
+        return {
+            "pixel_values_videos": torch.from_numpy(np.concatenate([p for p, _, _ in videos])),  # [N_patches, D]
+            "video_grid_thw": torch.tensor([g for _, g, _ in videos], dtype=torch.long),  # [N_videos, 3]
+            "video_second_per_grid": torch.tensor([s for _, _, s in videos], dtype=torch.float32),  # [N_videos]
+        }
+
+    def _stack_audios(self, audios) -> dict[str, torch.Tensor]:
+        if not audios:
+            return {}
+        features = self.feature_extractor(
+            audios,
+            sampling_rate=self.settings.sampling_rate,
+            padding="longest",
+            truncation=False,
+            return_attention_mask=True,
+            return_tensors="pt",
+        )
+        return {
+            "input_features": features["input_features"],  # [N_audios, mel, L]
+            "feature_attention_mask": features["attention_mask"].long(),  # [N_audios, L]
+        }

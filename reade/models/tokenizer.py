@@ -1,0 +1,80 @@
+"""Token vocabulary shared by the tiny backbone and real Qwen2.5-Omni checkpoints.
+
+The tiny tokenizer uses the exact token strings of the Qwen2.5-Omni tokenizer for chat turns and
+modality placeholders, so prompt building is one code path for the shipped tiny model and for a
+real checkpoint; only the ids differ, and they are always looked up, never hard-coded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from reade.schema import ANSWER_CLOSE, ANSWER_OPEN, THINK_CLOSE, THINK_OPEN
+
+PAD_TOKEN = "<|endoftext|>"
+IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+AUDIO_TOKEN, AUDIO_BOS, AUDIO_EOS = "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>"
+IMAGE_TOKEN, VIDEO_TOKEN = "<|IMAGE|>", "<|VIDEO|>"
+VISION_BOS, VISION_EOS = "<|vision_bos|>", "<|vision_eos|>"
+CAMERA_START, CAMERA_PAD, CAMERA_END = "<|camera_start|>", "<|camera_pad|>", "<|camera_end|>"
+
+SPECIAL_TOKENS = (
+    PAD_TOKEN,
+    IM_START,
+    IM_END,
+    AUDIO_TOKEN,
+    AUDIO_BOS,
+    AUDIO_EOS,
+    IMAGE_TOKEN,
+    VIDEO_TOKEN,
+    VISION_BOS,
+    VISION_EOS,
+    CAMERA_START,
+    CAMERA_PAD,
+    CAMERA_END,
+)
+# Added but not special: `decode(skip_special_tokens=True)` must keep them for the format reward.
+REASONING_TOKENS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
+
+# Qwen's template without tools: the same text the processor assembles by hand around placeholders.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+TINY_TOKENIZER_DIR = Path(__file__).parent / "assets" / "tiny_tokenizer"
+
+# Placeholder roles the thinker config needs, keyed by its own config field names.
+PLACEHOLDER_FIELDS = {
+    "audio_token_index": AUDIO_TOKEN,
+    "image_token_index": IMAGE_TOKEN,
+    "video_token_index": VIDEO_TOKEN,
+    "audio_start_token_id": AUDIO_BOS,
+    "audio_end_token_id": AUDIO_EOS,
+    "vision_start_token_id": VISION_BOS,
+    "vision_end_token_id": VISION_EOS,
+}
+
+
+def load_tokenizer(path: str | Path = TINY_TOKENIZER_DIR) -> PreTrainedTokenizerBase:
+    """Left padding everywhere: training batches and generation prompts share one layout."""
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int:
+    """The id of a token that must exist as one piece; a missing one would silently become UNK or split."""
+    ids = tokenizer.encode(token, add_special_tokens=False)
+    if len(ids) != 1:
+        raise ValueError(f"tokenizer {tokenizer.name_or_path!r} has no single token for {token!r} (got ids {ids})")
+    return ids[0]
+
+
+def placeholder_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
+    """Thinker config field name -> id, for every placeholder the towers splice into."""
+    return {field: token_id(tokenizer, token) for field, token in PLACEHOLDER_FIELDS.items()}

@@ -1,0 +1,40 @@
+"""Shared fixtures: the repository's conf/ composed with Hydra's compose API, and a small
+synthetic dataset written once per test session (the same generator `make train` uses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+
+import reade.config  # noqa: F401  (registers the schemas)
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+
+def compose_train(overrides: list[str], output_dir: Path | None = None):
+    """Compose conf/train.yaml like `python -m reade.train` would, with ${hydra:…} resolvable."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    if output_dir is not None:
+        with open_dict(cfg):
+            cfg.hydra.runtime.output_dir = str(output_dir)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]  # the job sees no hydra node, as under @hydra.main
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory) -> Path:
+    from reade.data.synthesize import synthesize
+
+    out = tmp_path_factory.mktemp("synthetic")
+    synthesize(out, n_train=24, n_val=4, n_test=4, seed=0)
+    return out

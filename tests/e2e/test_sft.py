@@ -1,0 +1,117 @@
+"""SFT end to end on the tiny backbone: a few real optimizer steps with the wandb logger offline,
+the HF checkpoint reloaded through the path a real checkpoint takes, and the failures a user meets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from reade.models.from_config import backbone_from_config
+from reade.train import train
+from tests.conftest import ROOT, compose_train
+from tests.unit.data.test_jsonl import broken_copy
+
+pytestmark = pytest.mark.slow
+
+SMALL = [
+    "data.synthesize.n_train=16",
+    "data.synthesize.n_val=4",
+    "data.synthesize.n_test=4",
+    "stage.max_steps=4",
+    "stage.batch_size=4",
+    "stage.eval.limit=4",
+    "stage.eval.batch_size=4",
+    "stage.eval.max_new_tokens=12",
+    "callbacks.model_checkpoint.every_n_train_steps=2",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+]
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "READE_ROOT": str(cwd), "WANDB_SILENT": "true"}
+    return subprocess.run([sys.executable, "-m", "reade.train", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    out = root / "out"
+    cfg = compose_train([*SMALL, f"paths.root_dir={root}"], out)
+    metrics = train(cfg)
+    return cfg, out, metrics
+
+
+def test_metrics_and_artifacts(finished_run):
+    cfg, out, metrics = finished_run
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved == metrics
+    for key in ("eval/format_rate", "eval/format_rate_untrained", "train/loss", "val/loss", "data/train_rows"):
+        assert key in saved, key
+    assert 0.0 <= saved["eval/format_rate"] <= 1.0
+    assert saved["data/train_rows"] == 16
+    assert (out / "checkpoints" / "last.ckpt").exists()
+    assert (out / "checkpoint" / "config.yaml").exists()
+    rows = [json.loads(line) for line in (out / "eval_samples_trained.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and {"id", "output", "format_ok", "errors"} <= set(rows[0])
+    assert (out / "eval_samples_untrained.jsonl").exists()
+
+
+def test_wandb_offline_run_was_written_and_closed(finished_run):
+    _, out, _ = finished_run
+    runs = list((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    import wandb
+
+    assert wandb.run is None
+
+
+def test_checkpoint_reloads_through_the_real_checkpoint_path(finished_run, tmp_path):
+    _, out, _ = finished_run
+    cfg = compose_train(["backbone=local", f"backbone.name_or_path={out / 'checkpoint'}"], tmp_path)
+    model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds))
+    again, _ = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds))
+    batch = processor(["A red fox in the snow, pan left"], [[]])
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, again(**batch).logits)
+    trained = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")["state_dict"]
+    reloaded = model.state_dict()
+    name = next(k for k in reloaded if "embed_tokens" in k)
+    torch.testing.assert_close(reloaded[name], trained[f"model.{name}"])
+
+
+def test_resolves_for_the_paper_backbone(tmp_path):
+    result = run_cli(["backbone=qwen2_5_omni_7b", "stage=sft", "trainer=gpu", "--cfg", "job", "--resolve"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "name_or_path: Qwen/Qwen2.5-Omni-7B" in result.stdout and "lr: 1.0e-05" in result.stdout
+
+
+def test_bad_data_stops_with_one_message_per_problem(synthetic_dir, tmp_path):
+    path, where = broken_copy(synthetic_dir, tmp_path)
+    result = run_cli(
+        ["data=jsonl", f"data.train_file={path}", "logger=csv", "stage.max_steps=1"], tmp_path
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for line in where.values():
+        assert f"{path}:{line}:" in result.stderr
+
+
+def test_typo_in_override_is_rejected_before_anything_runs(tmp_path):
+    result = run_cli(["+stage.optimizer.lrr=1"], tmp_path)
+    assert result.returncode != 0 and "lrr" in result.stderr
+
+
+@pytest.mark.gpu
+def test_sft_bf16_on_cuda(tmp_path):
+    assert torch.cuda.is_available(), "the gpu marker needs a CUDA device"
+    cfg = compose_train([*SMALL, "trainer=gpu", f"paths.root_dir={tmp_path}", "logger=csv"], tmp_path / "out")
+    metrics = train(cfg)
+    assert torch.isfinite(torch.tensor(metrics["train/loss"]))
+    assert "eval/format_rate" in metrics

@@ -1,0 +1,112 @@
+"""Every option of every config group and every experiment composes and resolves; typos and
+wrong types are errors, not silent no-ops."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+from omegaconf.errors import ValidationError
+
+from reade.config import check_known_keys
+from reade.errors import ConfigError
+from tests.conftest import CONF, compose_train
+
+GROUPS = ["stage", "backbone", "condition", "data", "trainer", "logger", "callbacks", "paths"]
+REQUIRED_BY_OPTION = {
+    ("backbone", "local"): ["backbone.name_or_path=/tmp/ckpt"],
+    ("data", "jsonl"): ["data.train_file=/tmp/train.jsonl"],
+}
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def experiments() -> list[str]:
+    return options("experiment")
+
+
+@pytest.mark.parametrize("group, option", [(g, o) for g in GROUPS for o in options(g)])
+def test_every_group_option_composes_and_resolves(group, option, tmp_path):
+    cfg = compose_train([f"{group}={option}", *REQUIRED_BY_OPTION.get((group, option), [])], tmp_path)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert resolved["paths"]["output_dir"] == str(tmp_path)
+    assert resolved["trainer"]["default_root_dir"] == str(tmp_path)
+
+
+def test_there_is_at_least_one_experiment():
+    assert experiments()
+
+
+@pytest.mark.parametrize("name", experiments())
+def test_every_experiment_composes_with_every_sweep_value(name, tmp_path):
+    raw = yaml.safe_load((CONF / "experiment" / f"{name}.yaml").read_text())
+    assert raw["hydra"]["mode"] == "MULTIRUN", "an experiment that sweeps must set hydra.mode: MULTIRUN"
+    params = raw["hydra"]["sweeper"]["params"]
+    assert params, "an experiment must sweep something"
+    for key, values in params.items():
+        for value in str(values).split(","):
+            cfg = compose_train([f"+experiment={name}", f"{key}={value}"], tmp_path)
+            OmegaConf.to_container(cfg, resolve=True)
+            assert str(OmegaConf.select(cfg, key)) == value
+
+
+def test_default_is_tiny_sft_on_synthetic_cpu(tmp_path):
+    cfg = compose_train([], tmp_path)
+    assert (cfg.stage.name, cfg.backbone.name, cfg.data.name, cfg.trainer.accelerator) == ("sft", "tiny", "synthetic", "cpu")
+    assert cfg.logger.mode == "offline" and cfg.logger.project == "reade"
+
+
+def test_paper_stage1_recipe(tmp_path):
+    cfg = compose_train(["stage=sft", "trainer=gpu"], tmp_path)
+    stage = cfg.stage
+    assert (stage.optimizer.lr, stage.optimizer.weight_decay, stage.scheduler.num_warmup_steps) == (1e-5, 0.01, 200)
+    assert (stage.batch_size, stage.accumulate_grad_batches, stage.instruction_dropout) == (6, 2, 0.4)
+    assert stage.scheduler._target_ == "transformers.get_cosine_schedule_with_warmup"
+    assert cfg.trainer.precision == "bf16-mixed"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "+stage.optimizer.lrr=1",
+        "+backbone.tiny.text_hiden=64",
+        "+data.on_eror=skip",
+        "+stage.eval.limt=3",
+        "+logger.projct=x",
+    ],
+)
+def test_misspelt_added_keys_are_errors(override, tmp_path):
+    cfg = compose_train([override], tmp_path)
+    with pytest.raises(ConfigError) as error:
+        check_known_keys(cfg)
+    key = override[1:].split("=")[0]
+    assert key in str(error.value) and "did you mean" in str(error.value)
+
+
+@pytest.mark.parametrize("override", ["stage.optimizer.lrr=1", "data.on_eror=skip", "backbone.tiny.text_hiden=64"])
+def test_misspelt_overrides_are_errors(override, tmp_path):
+    with pytest.raises(ConfigCompositionException):
+        compose_train([override], tmp_path)
+
+
+@pytest.mark.parametrize("group, option", [(g, o) for g in GROUPS for o in options(g)])
+def test_shipped_configs_have_only_known_keys(group, option, tmp_path):
+    check_known_keys(compose_train([f"{group}={option}", *REQUIRED_BY_OPTION.get((group, option), [])], tmp_path))
+
+
+@pytest.mark.parametrize("override", ["stage.optimizer.lr=fast", "stage.max_steps=many", "backbone.lora.enabled=maybe"])
+def test_wrong_types_are_errors(override, tmp_path):
+    with pytest.raises((ConfigCompositionException, ValidationError)):
+        compose_train([override], tmp_path)
+
+
+def test_misspelt_key_in_a_yaml_file_is_an_error(tmp_path):
+    (CONF / "stage" / "_typo_test.yaml").write_text("defaults:\n  - sft\n  - _self_\ninstruction_dropuot: 0.1\n")
+    try:
+        with pytest.raises(ConfigCompositionException):
+            compose_train(["stage=_typo_test"], tmp_path)
+    finally:
+        (CONF / "stage" / "_typo_test.yaml").unlink()
