@@ -26,7 +26,8 @@ class PathsConfig:
     data_dir: str = MISSING
     log_dir: str = MISSING
     cache_dir: str = MISSING
-    output_dir: str = MISSING
+    # None only where Hydra has no run folder (`--cfg job --resolve`).
+    output_dir: Optional[str] = MISSING
 
 
 @dataclass
@@ -107,7 +108,6 @@ class EvalConfig:
 @dataclass
 class SFTModuleConfig:
     _target_: str = "reade.lit.sft.SFTModule"
-    _partial_: bool = True
     optimizer: Any = "${stage.optimizer}"
     scheduler: Any = "${stage.scheduler}"
     max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
@@ -117,7 +117,6 @@ class SFTModuleConfig:
 @dataclass
 class SFTDataModuleConfig:
     _target_: str = "reade.lit.sft.SFTDataModule"
-    _partial_: bool = True
     train_file: str = "${data.train_file}"
     val_file: Optional[str] = "${data.val_file}"
     test_file: Optional[str] = "${data.test_file}"
@@ -169,7 +168,7 @@ class TrainerConfig:
     num_sanity_val_steps: int = 0
     enable_progress_bar: bool = True
     deterministic: bool = False
-    default_root_dir: str = MISSING
+    default_root_dir: Optional[str] = MISSING
 
 
 @dataclass
@@ -177,7 +176,7 @@ class ModelCheckpointConfig:
     """Lightning checkpoints for resuming (`ckpt_path=last`); the HF export is separate."""
 
     _target_: str = "lightning.pytorch.callbacks.ModelCheckpoint"
-    dirpath: str = MISSING
+    dirpath: Optional[str] = MISSING
     filename: str = "step{step}"
     save_last: bool = True
     save_top_k: int = 0
@@ -201,7 +200,7 @@ class WandbLoggerConfig:
     _target_: str = "lightning.pytorch.loggers.WandbLogger"
     project: str = "reade"
     mode: str = "offline"
-    save_dir: str = MISSING
+    save_dir: Optional[str] = MISSING
     entity: Optional[str] = None
     tags: list[str] = field(default_factory=list)
     log_model: bool = False
@@ -210,7 +209,7 @@ class WandbLoggerConfig:
 @dataclass
 class CSVLoggerConfig:
     _target_: str = "lightning.pytorch.loggers.CSVLogger"
-    save_dir: str = MISSING
+    save_dir: Optional[str] = MISSING
     name: str = "csv"
 
 

@@ -102,7 +102,7 @@ class SFTModule(L.LightningModule):
     def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
                  max_new_tokens: int, samples_path: str | None = None):
         super().__init__()
-        self.model = model
+        self.model = model.train()  # from_pretrained returns eval mode; Lightning keeps submodule modes
         self.processor = processor
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler

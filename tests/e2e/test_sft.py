@@ -57,7 +57,7 @@ def test_metrics_and_artifacts(finished_run):
     assert 0.0 <= saved["eval/format_rate"] <= 1.0
     assert saved["data/train_rows"] == 16
     assert (out / "checkpoints" / "last.ckpt").exists()
-    assert (out / "checkpoint" / "config.yaml").exists()
+    assert "name: sft" in (out / "checkpoint" / "reade_config.yaml").read_text()
     rows = [json.loads(line) for line in (out / "eval_samples_trained.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and {"id", "output", "format_ok", "errors"} <= set(rows[0])
     assert (out / "eval_samples_untrained.jsonl").exists()
