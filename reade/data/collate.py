@@ -6,7 +6,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from reade.data.conditions import condition_payload, read_condition
+from reade.data.conditions import ConditionError, condition_payload, read_condition
+from reade.errors import DataError
 
 
 class InterpreterCollator:
@@ -28,15 +29,22 @@ class InterpreterCollator:
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         instructions, conditions = [], []
         for row in rows:
-            payloads = [
-                (c["kind"], condition_payload(c["kind"], read_condition(c["kind"], Path(c["path"]))))
-                for c in row["conditions"]
-            ]
+            try:
+                payloads = [
+                    (c["kind"], condition_payload(c["kind"], read_condition(c["kind"], Path(c["path"]))))
+                    for c in row["conditions"]
+                ]
+            except ConditionError as error:
+                raise DataError(f"sample {row['id']}: a condition file changed since the dataset was checked: {error}") from error
             drop = payloads and random.random() < self.instruction_dropout
             instructions.append("" if drop else row["instruction"])
             conditions.append(payloads)
         targets = [row["target"] for row in rows] if self.with_targets else None
-        batch = dict(self.processor(instructions, conditions, targets=targets, max_length=self.max_length))
+        try:
+            batch = dict(self.processor(instructions, conditions, targets=targets, max_length=self.max_length))
+        except ValueError as error:
+            ids = [row["id"] for row in rows]
+            raise DataError(f"batch of samples {ids}: {error} (see data.max_length)") from error
         if not self.with_targets:
             batch["ids"] = [row["id"] for row in rows]
             batch["instructions"] = [row["instruction"] for row in rows]

@@ -33,7 +33,7 @@ def make_logger(cfg: DictConfig) -> Logger:
     if cfg.logger._target_.endswith("WandbLogger"):
         logger = build(cfg.logger, **identity)
     else:
-        logger = build(cfg.logger, version=identity["name"])
+        logger = build(cfg.logger, version="")  # the run folder is already one job's own
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     return logger
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from reade.errors import DataError
 from reade.models.from_config import backbone_from_config
 from reade.train import train
 from tests.conftest import ROOT, compose_train
@@ -84,6 +85,28 @@ def test_checkpoint_reloads_through_the_real_checkpoint_path(finished_run, tmp_p
     reloaded = model.state_dict()
     name = next(k for k in reloaded if "embed_tokens" in k)
     torch.testing.assert_close(reloaded[name], trained[f"model.{name}"])
+
+
+def test_resume_from_last_checkpoint(finished_run, tmp_path):
+    _, out, _ = finished_run
+    cfg = compose_train(
+        [*SMALL, f"paths.root_dir={out.parent}", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
+         "stage.max_steps=6", "stage.eval.untrained=false", "logger=csv"],
+        tmp_path,
+    )
+    metrics = train(cfg)
+    assert "eval/format_rate_untrained" not in metrics
+    resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
+    assert resumed["global_step"] == 6
+
+
+def test_too_long_sample_is_a_data_error_naming_the_samples(synthetic_dir, tmp_path):
+    cfg = compose_train(
+        [*SMALL, f"paths.root_dir={tmp_path}", "data.max_length=64", "logger=csv", "stage.eval.untrained=false"],
+        tmp_path / "out",
+    )
+    with pytest.raises(DataError, match=r"samples \['train-"):
+        train(cfg)
 
 
 def test_resolves_for_the_paper_backbone(tmp_path):
