@@ -35,9 +35,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.data.synthesize is not None:
         synthesize(Path(cfg.data.train_file).parent, **OmegaConf.to_container(cfg.data.synthesize))
 
+    datamodule = build(cfg.stage.datamodule)
+    datamodule.load()  # every row checked before minutes go into loading a large backbone
     model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds)
-    datamodule = build(cfg.stage.datamodule, processor=processor)
-    datamodule.load()
+    datamodule.processor = processor
     module = build(cfg.stage.module, model=model, processor=processor)
 
     logger = make_logger(cfg)
@@ -89,8 +90,7 @@ def main(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)
     except ReadeError as error:
-        log.error("%s", error)
-        print(f"error: {error}", file=sys.stderr, flush=True)
+        log.error("%s", error)  # console and <run>/train.log
         sys.exit(2)
     return metrics.get("eval/format_rate")
 

@@ -24,10 +24,11 @@ log = logging.getLogger(__name__)
 
 
 class SFTDataModule(L.LightningDataModule):
-    """Loads and checks every split in `load()`, before the Trainer starts, so a broken dataset
-    stops the job with one message per problem instead of a traceback from inside Lightning."""
+    """Loads and checks every split in `load()`, before the backbone loads and the Trainer starts,
+    so a broken dataset stops the job with one message per problem instead of a traceback from
+    inside Lightning. The processor comes from the backbone and is attached after loading."""
 
-    def __init__(self, processor, *, train_file: str, val_file: str | None, test_file: str | None, kinds: list[str],
+    def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None, kinds: list[str],
                  on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int, instruction_dropout: float,
                  max_length: int, num_workers: int = 0):
         super().__init__()
@@ -66,6 +67,8 @@ class SFTDataModule(L.LightningDataModule):
         return summary
 
     def _loader(self, split: str, *, train: bool) -> DataLoader:
+        if self.processor is None:
+            raise RuntimeError("SFTDataModule.processor is unset: attach the backbone's processor before training")
         dataset = self.splits[split]
         if not train and split == "test" and self.eval_limit > 0:
             dataset = dataset.select(range(min(self.eval_limit, len(dataset))))
