@@ -175,7 +175,7 @@ class TrainerConfig:
 class ModelCheckpointConfig:
     """Lightning checkpoints for resuming (`ckpt_path=last`); the HF export is separate."""
 
-    _target_: str = "lightning.pytorch.callbacks.ModelCheckpoint"
+    _target_: str = "reade.utils.checkpoint.ResumableCheckpoint"
     dirpath: Optional[str] = MISSING
     filename: str = "step{step}"
     save_last: bool = True

@@ -27,9 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +39,7 @@ from reade.data.synthetic.motion import depth_sequence, pose_sequence
 from reade.data.synthetic.plan import SPLITS, Plan, plan_sample
 from reade.data.synthetic.sound import ambience_audio
 from reade.data.synthetic.trajectory import camera_trajectory
+from reade.utils.io import staged_folder
 
 GENERATOR_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -79,16 +77,10 @@ def synthesize(
         return paths
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MANIFEST_NAME).exists():
         raise FileExistsError(f"{out_dir}: exists, is not empty and has no {MANIFEST_NAME}; refusing to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
-        staging.chmod(0o755)
+    # A stale dataset (other arguments) is replaced; one a concurrent writer published meanwhile is kept.
+    with staged_folder(out_dir, replace=out_dir.exists()) as staging:
         _write_dataset(staging, counts, seed, image_size, frames, audio_seconds)
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _publish(staging, out_dir, manifest)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return paths
 
 
@@ -139,24 +131,6 @@ def _manifest_matches(out_dir: Path, manifest: dict[str, Any]) -> bool:
         return json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8")) == manifest
     except (OSError, json.JSONDecodeError):
         return False
-
-
-def _publish(staging: Path, out_dir: Path, manifest: dict[str, Any]) -> None:
-    """Rename into place; a concurrent writer (another rank) that got there first with the same
-    arguments wins, a stale dataset from other arguments is replaced."""
-    if out_dir.exists():
-        if _manifest_matches(out_dir, manifest):
-            return
-        stale = out_dir.with_name(f".{out_dir.name}.stale-{os.getpid()}")
-        os.rename(out_dir, stale)
-        os.rename(staging, out_dir)
-        shutil.rmtree(stale)
-        return
-    try:
-        os.rename(staging, out_dir)
-    except OSError:
-        if not _manifest_matches(out_dir, manifest):
-            raise
 
 
 def main(argv: Sequence[str] | None = None) -> None:

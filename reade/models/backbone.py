@@ -19,7 +19,7 @@ from transformers import AutoModelForCausalLM, PreTrainedModel, Qwen2_5OmniThink
 
 from reade.models.lora import apply_lora, merged_state_dict
 from reade.models.processing import InterpreterProcessor
-from reade.models.staging import staged_folder
+from reade.utils.io import staged_folder
 
 KINDS = ("omni_thinker", "causal_lm")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -36,7 +36,8 @@ def load_backbone(
 ) -> tuple[PreTrainedModel, InterpreterProcessor]:
     """(model, processor) for a hub id or folder.
 
-    `lora` is the `backbone.lora` node (enabled, r, alpha, dropout, target_modules); None for full fine-tuning.
+    `lora` is the `backbone.lora` node (enabled, r, alpha, dropout, target_modules); None or
+    `enabled: false` for full fine-tuning.
     """
     if kind not in KINDS:
         raise ValueError(f"backbone kind {kind!r} is not one of {list(KINDS)}")

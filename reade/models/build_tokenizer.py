@@ -22,7 +22,7 @@ from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
 from reade.data.synthesize import training_texts
 from reade.models.prompt import CONDITION_NAMES, SYSTEM_PROMPT
-from reade.models.staging import staged_folder
+from reade.utils.io import staged_folder
 from reade.models.tokenizer import (
     CHAT_TEMPLATE,
     IM_END,

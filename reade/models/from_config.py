@@ -27,11 +27,10 @@ def backbone_from_config(cfg: DictConfig, cache_dir: str, condition_kinds: list[
         raise ConfigError(
             f"backbone {cfg.name} is text-only but condition.kinds={list(condition_kinds)}: use condition=text"
         )
-    lora = OmegaConf.to_container(cfg.lora) if cfg.lora.enabled else None
     return load_backbone(
         backbone_path(cfg, cache_dir),
         kind=cfg.kind,
         dtype=cfg.dtype,
-        lora=lora,
+        lora=OmegaConf.to_container(cfg.lora),
         attn_implementation=cfg.attn_implementation,
     )

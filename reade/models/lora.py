@@ -16,31 +16,30 @@ from peft.tuners.lora import LoraLayer
 from transformers import PreTrainedModel
 
 LORA_KEYS = {"enabled", "r", "alpha", "dropout", "target_modules"}
-DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
 def lora_config(options: dict[str, Any], language_model_prefix: str | None) -> LoraConfig | None:
-    """`options` is the `backbone.lora` node; None when it is disabled.
+    """`options` is the whole `backbone.lora` node (its defaults live in reade.config); None when disabled.
 
     A list of module names is scoped to the language model when `language_model_prefix` is given:
     the Omni audio tower also has `q_proj`/`k_proj`/`v_proj`, and adapting the towers is not the
     intent of `target_modules: [q_proj, ...]`. A string is a peft regex and is used as is.
     """
-    unknown = set(options) - LORA_KEYS
-    if unknown:
-        raise ValueError(f"unknown LoRA options {sorted(unknown)}; expected {sorted(LORA_KEYS)}")
-    if not options.get("enabled", True):
+    unknown, missing = set(options) - LORA_KEYS, LORA_KEYS - set(options)
+    if unknown or missing:
+        raise ValueError(f"LoRA options need exactly {sorted(LORA_KEYS)}; unknown {sorted(unknown)}, missing {sorted(missing)}")
+    if not options["enabled"]:
         return None
-    targets = options.get("target_modules", DEFAULT_TARGETS)
+    targets = options["target_modules"]
     if not isinstance(targets, str) and language_model_prefix is not None:
         names = "|".join(sorted(targets))
         targets = rf"{re.escape(language_model_prefix)}\..*\.({names})"
     elif not isinstance(targets, str):
         targets = list(targets)
     return LoraConfig(
-        r=int(options.get("r", 16)),
-        lora_alpha=int(options.get("alpha", 32)),
-        lora_dropout=float(options.get("dropout", 0.0)),
+        r=int(options["r"]),
+        lora_alpha=int(options["alpha"]),
+        lora_dropout=float(options["dropout"]),
         target_modules=targets,
         bias="none",
     )

@@ -16,7 +16,7 @@ from transformers import GenerationConfig, Qwen2_5OmniThinkerConfig, Qwen2_5Omni
 
 from reade.models.processing import InterpreterProcessor
 from reade.models.settings import ProcessorSettings
-from reade.models.staging import staged_folder
+from reade.utils.io import staged_folder
 from reade.models.tokenizer import IM_END, PAD_TOKEN, TINY_TOKENIZER_DIR, load_tokenizer, placeholder_ids, token_id
 
 

@@ -91,13 +91,13 @@ def test_resume_from_last_checkpoint(finished_run, tmp_path):
     _, out, _ = finished_run
     cfg = compose_train(
         [*SMALL, f"paths.root_dir={out.parent}", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
-         "stage.max_steps=6", "stage.eval.untrained=false", "logger=csv"],
+         "stage.max_steps=7", "stage.eval.untrained=false", "logger=csv"],
         tmp_path,
     )
     metrics = train(cfg)
     assert "eval/format_rate_untrained" not in metrics
     resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
-    assert resumed["global_step"] == 6
+    assert resumed["global_step"] == 7  # the end of training, not the last periodic save (step 6)
 
 
 def test_too_long_sample_is_a_data_error_naming_the_samples(synthetic_dir, tmp_path):

@@ -166,7 +166,6 @@ def _creature(pen: _Pen, noun: str, colour: RGB) -> None:
 
 
 def _young(pen: _Pen, subject: Subject) -> None:
-    colour = COLOURS[subject.colour]
     if subject.young == "tadpole":
         pen.line([(0.45, 0.55), (0.6, 0.5), (0.72, 0.58), (0.82, 0.52)], _DARK, 0.03)
         pen.ellipse(0.25, 0.45, 0.5, 0.65, _DARK)

@@ -20,7 +20,7 @@ from reade.models.processing import InterpreterProcessor
 from reade.models.tokenizer import load_tokenizer
 
 TARGET = "<think>\nStep 1: rain.\n</think>\n<answer>\n1. Dense caption: rain.\n</answer>"
-LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+LORA = {"enabled": True, "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
 
 
 def logits(model, batch):
@@ -125,8 +125,8 @@ def test_lora_trains_only_adapters_and_merged_save_reloads(tiny_dir, tmp_path, m
 def test_lora_can_be_switched_off_and_rejects_typos(tiny_dir):
     model, _ = load_backbone(tiny_dir, lora={**LORA, "enabled": False})
     assert not isinstance(model, PeftModel)
-    with pytest.raises(ValueError, match="unknown LoRA options"):
-        load_backbone(tiny_dir, lora={"rank": 4})
+    with pytest.raises(ValueError, match=r"unknown \['rank'\], missing \['r'\]"):
+        load_backbone(tiny_dir, lora={**{k: v for k, v in LORA.items() if k != "r"}, "rank": 4})
 
 
 def test_causal_lm_path_is_text_only(tmp_path, media):
