@@ -213,6 +213,85 @@ class CSVLoggerConfig:
     name: str = "csv"
 
 
+@dataclass
+class RewardConfig:
+    """Weights of eq. 4 (α ρ γ λ; `lam` is λ) and of the format reward in the GRPO sum."""
+
+    _target_: str = "reade.rewards.content.RewardWeights"
+    alpha: float = 1.0
+    rho: float = 1.0
+    gamma: float = 0.8
+    lam: float = 0.7
+    format: float = 1.0
+
+
+@dataclass
+class JudgeConfig:
+    """What every judge takes: where verdicts are cached, and how many are committed at once."""
+
+    _target_: str = MISSING
+    cache_dir: Optional[str] = None
+    commit_every: int = 64
+
+
+@dataclass
+class LexicalJudgeConfig(JudgeConfig):
+    _target_: str = "reade.rewards.judges.lexical.LexicalJudge"
+
+
+@dataclass
+class EmbeddingJudgeConfig(JudgeConfig):
+    _target_: str = "reade.rewards.judges.embedding.EmbeddingJudge"
+    threshold: float = 0.55
+    batch_size: int = 256
+    device: str = "cpu"
+    memory: int = 200_000
+    commit_every: int = 256
+
+
+@dataclass
+class ChatJudgeConfig(JudgeConfig):
+    """The LLM judges: the model and the sampling of its one-line answers (paper D.4: 50 tokens)."""
+
+    model: str = MISSING
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 50
+    garbage_retries: int = 2
+
+
+@dataclass
+class OpenAIJudgeConfig(ChatJudgeConfig):
+    """Any OpenAI-compatible endpoint. The key is read from the variable `api_key_env` names, never stored."""
+
+    _target_: str = "reade.rewards.judges.openai.OpenAIJudge"
+    base_url: Optional[str] = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 16
+    timeout_s: float = 60.0
+    retries: int = 3
+    backoff_s: float = 1.0
+
+
+@dataclass
+class HFJudgeConfig(ChatJudgeConfig):
+    _target_: str = "reade.rewards.judges.hf.HFJudge"
+    batch_size: int = 8
+    dtype: str = "float32"
+    device: str = "cpu"
+    seed: int = 0
+
+
+@dataclass
+class VLLMJudgeConfig(ChatJudgeConfig):
+    _target_: str = "reade.rewards.judges.vllm.VLLMJudge"
+    gpu_memory_utilization: float = 0.3
+    max_model_len: int = 4096
+    dtype: str = "auto"
+    seed: int = 0
+    enforce_eager: bool = False
+
+
 def unknown_keys(node: Any, path: str = "") -> list[str]:
     """Every key under a schema-typed node that its dataclass does not declare, with a suggestion."""
     problems = []
@@ -248,6 +327,12 @@ def register() -> None:
         ("callbacks", "base_callbacks", CallbacksConfig),
         ("logger", "base_wandb", WandbLoggerConfig),
         ("logger", "base_csv", CSVLoggerConfig),
+        ("reward", "base_reward", RewardConfig),
+        ("judge", "base_lexical", LexicalJudgeConfig),
+        ("judge", "base_embedding", EmbeddingJudgeConfig),
+        ("judge", "base_openai", OpenAIJudgeConfig),
+        ("judge", "base_hf", HFJudgeConfig),
+        ("judge", "base_vllm", VLLMJudgeConfig),
     ]:
         store.store(group=group, name=name, node=node)
 

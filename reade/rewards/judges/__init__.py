@@ -1,0 +1,1 @@
+"""Judge backends behind one batched async interface (`reade.rewards.judges.base.Judge`)."""

@@ -1,0 +1,81 @@
+"""What the three LLM judges (openai, vllm, hf) share: the prompts, the parsing and the re-asking.
+
+A backend only turns conversations into answer strings (`_chat`); this class asks again for answers
+that do not parse, up to `garbage_retries` times, and turns what is still unparsed into NaN.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, Callable
+
+from reade.rewards.judges.base import NAN, CoverageQuery, Judge
+from reade.rewards.judges.prompts import (
+    PROMPT_VERSION,
+    contradiction_messages,
+    coverage_messages,
+    parse_score,
+    parse_yes_no,
+)
+
+Conversation = list[dict[str, str]]
+
+
+class ChatJudge(Judge):
+    def __init__(
+        self,
+        model: str,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        max_tokens: int = 50,
+        garbage_retries: int = 2,
+        cache_dir: str | None = None,
+        commit_every: int = 64,
+    ):
+        super().__init__(cache_dir=cache_dir, commit_every=commit_every)
+        self.model = model
+        self.temperature = temperature
+        self.top_p = top_p
+        self.max_tokens = max_tokens
+        self.garbage_retries = garbage_retries
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "prompt": PROMPT_VERSION,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+        }
+
+    @abstractmethod
+    async def _chat(self, conversations: list[Conversation]) -> list[str | None]:
+        """One answer per conversation; None where the backend failed (after recording why)."""
+
+    async def _coverage(self, queries: list[CoverageQuery]) -> list[float]:
+        return await self._ask([coverage_messages(q.elements, q.text) for q in queries], parse_score)
+
+    async def _contradiction(self, texts: list[str]) -> list[float]:
+        return await self._ask([contradiction_messages(t) for t in texts], parse_yes_no)
+
+    async def _ask(self, conversations: list[Conversation], parse: Callable[[str], float | None]) -> list[float]:
+        verdicts: list[float] = [NAN] * len(conversations)
+        pending = list(range(len(conversations)))
+        last_answer: dict[int, str] = {}
+        for _ in range(1 + self.garbage_retries):
+            if not pending:
+                break
+            answers = await self._chat([conversations[i] for i in pending])
+            unparsed = []
+            for i, answer in zip(pending, answers):
+                value = None if answer is None else parse(answer)
+                if value is not None:
+                    verdicts[i] = value
+                elif answer is not None:
+                    last_answer[i] = answer
+                    unparsed.append(i)
+            pending = unparsed
+        for i in pending:
+            self.record_failure("garbage", f"unparseable answer {last_answer[i][:80]!r}")
+        return verdicts

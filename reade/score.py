@@ -1,0 +1,50 @@
+"""python -m reade.score — score a JSONL of predictions with the reward assigner, resumably.
+
+Thin: compose, build the judge and the weights the config names, hand over to
+`reade.rewards.score_jsonl`, report the means. A user error exits 2 with its message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from reade.config import check_known_keys
+from reade.errors import ReadeError
+from reade.rewards.assigner import RewardAssigner
+from reade.rewards.score_jsonl import score_jsonl
+from reade.utils.instantiate import build
+
+log = logging.getLogger(__name__)
+
+
+def score(cfg: DictConfig) -> dict[str, float]:
+    check_known_keys(cfg)
+    judge = build(cfg.judge)
+    try:
+        assigner = RewardAssigner(judge, build(cfg.reward))
+        summary = score_jsonl(Path(cfg.input), Path(cfg.output), assigner, batch_size=cfg.batch_size)
+        summary.update(judge.stats.metrics())
+    finally:
+        judge.close()
+    log.info("scored %s -> %s with judge %s", cfg.input, cfg.output, judge.identity())
+    for key, value in summary.items():
+        log.info("  %-22s %s", key, f"{value:.4f}" if isinstance(value, float) else value)
+    return summary
+
+
+@hydra.main(config_path="../conf", config_name="score", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        score(cfg)
+    except ReadeError as error:
+        log.error("%s", error)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
