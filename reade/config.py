@@ -242,7 +242,7 @@ class LexicalJudgeConfig(JudgeConfig):
 @dataclass
 class EmbeddingJudgeConfig(JudgeConfig):
     _target_: str = "reade.rewards.judges.embedding.EmbeddingJudge"
-    threshold: float = 0.55
+    threshold: float = 0.5
     batch_size: int = 256
     device: str = "cpu"
     memory: int = 200_000

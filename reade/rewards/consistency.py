@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 
-COLOURS = (
+COLOURS = frozenset({
     "red", "blue", "green", "yellow", "white", "black", "purple", "orange", "pink", "silver", "gold", "golden",
     "brown", "grey", "gray", "blonde", "auburn",
-)
+})
 _STATIC = re.compile(r"\bstatic camera\b|\bcamera (?:stays|remains|is) (?:static|still|fixed)\b|\bfixed camera\b|\blocked[- ]off\b")
 _MOTIONS = {
     "pan": ("left", "right"),

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from reade.schema import KeyElements
 
+# "in" is not a stop word: it is the direction of "zoom in" and "dolly in".
 STOPWORDS = frozenset(
-    "a an the of with in on at and or is are be to from its it by for as into onto over under this that "
-    "very some".split()
+    "a an the of with on at and or is are be to from its it by for as onto this that very some".split()
 )
 
 

