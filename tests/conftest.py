@@ -19,9 +19,14 @@ CONF = ROOT / "conf"
 
 def compose_train(overrides: list[str], output_dir: Path | None = None):
     """Compose conf/train.yaml like `python -m reade.train` would, with ${hydra:…} resolvable."""
+    return compose_config("train", overrides, output_dir)
+
+
+def compose_config(name: str, overrides: list[str], output_dir: Path | None = None):
+    """Compose conf/<name>.yaml like its `@hydra.main` entry point would."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+        cfg = compose(name, overrides=overrides, return_hydra_config=True)
     if output_dir is not None:
         with open_dict(cfg):
             cfg.hydra.runtime.output_dir = str(output_dir)

@@ -98,7 +98,7 @@ def _parse_row(line: str, path: Path, number: int) -> tuple[Prediction | None, R
     try:
         key_elements = SampleKeyElements.from_dict(raw["key_elements"])
     except SchemaError as error:
-        return None, RowProblem(path, number, error.field, str(error))
+        return None, RowProblem(path, number, error.field, str(error).removeprefix(f"{error.field}: "))
     return Prediction(raw["id"], raw["prediction"], key_elements), None
 
 
