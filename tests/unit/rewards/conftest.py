@@ -6,18 +6,15 @@ import json
 
 import pytest
 
-from reade.schema import Sample
-
 
 @pytest.fixture(scope="session")
-def test_split(tmp_path_factory) -> list[tuple[Sample, dict]]:
-    """(sample, row) for 32 held-out synthetic samples; the row keeps `meta.scene` for aspect edits."""
+def test_split(tmp_path_factory) -> list[dict]:
+    """32 held-out synthetic rows, `meta.scene` included (reade.rewards.probes needs it)."""
     from reade.data.synthesize import synthesize
 
     out = tmp_path_factory.mktemp("judge_split")
     synthesize(out, n_train=2, n_val=2, n_test=32, seed=0)
-    rows = [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
-    return [(Sample.from_dict(row), row) for row in rows]
+    return [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ SWAPPED = PARTS.replace("5. Style caption", "5. Camera caption").replace("6. Cam
         (f"<think></think><answer>\n{PARTS}\n</answer>", 0.2),  # empty think
         (f"<think>plan</think>\n<answer>\n{FIVE_PARTS}\n</answer>", 0.2),  # a part missing
         (f"<think>plan</think>\n<answer>\n{SWAPPED}\n</answer>", 0.2),  # parts out of order
-        (f"<think>plan</think>\n<answer>\nA fox runs.\n</answer>", 0.2),  # free text, not six parts
+        ("<think>plan</think>\n<answer>\nA fox runs.\n</answer>", 0.2),  # free text, not six parts
         (f"<think>plan</think>\n{PARTS}", 0.2),  # no answer tags
         (f"<think>plan</think>\n<answer>\n{PARTS}\n</answer> trailing", 0.2),  # text after </answer>
         (f"<think>plan</think> between <answer>\n{PARTS}\n</answer>", 0.2),  # text between blocks

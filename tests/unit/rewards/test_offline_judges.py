@@ -10,7 +10,8 @@ from reade.rewards.judges.base import CoverageQuery
 from reade.rewards.judges.embedding import conflicts, spans_of
 from reade.rewards.judges.lexical import LexicalJudge
 from reade.rewards.text import judged_text
-from reade.schema import CAPTION_PARTS, KeyElements, StructuredCaption, render_output
+from reade.rewards.probes import ASPECT_WORDS, KINDS, probes
+from reade.schema import KeyElements
 
 
 def one(kind: str, value: str, owner: str = "") -> KeyElements:
@@ -93,21 +94,6 @@ def test_spans_are_sentences_and_clauses():
     ]
 
 
-ASPECTS = {  # what to delete from a gold caption to remove an aspect, from the scene that made it
-    "camera": lambda scene: ["slow " + scene["camera"], "static camera", scene["camera"], scene["shot"], scene["angle"]],
-    "style": lambda scene: [scene["style"] + " style", scene["style"], scene["lighting"]],
-}
-
-
-def without_aspect(caption: StructuredCaption, aspect: str, scene: dict) -> str:
-    parts = {name: getattr(caption, name) for name in CAPTION_PARTS}
-    parts[aspect] = "Not described."
-    text = "\n".join(parts.values())
-    for words in sorted(ASPECTS[aspect](scene), key=len, reverse=True):
-        text = text.replace(words, "").replace(words.capitalize(), "")
-    return text
-
-
 def aspect_elements(sample, aspect: str) -> KeyElements:
     sets = (sample.key_elements.user, sample.key_elements.supplementary, sample.key_elements.imaginative)
     return KeyElements(**{aspect: tuple(v for s in sets for v in getattr(s, aspect))})
@@ -116,27 +102,25 @@ def aspect_elements(sample, aspect: str) -> KeyElements:
 @pytest.mark.slow
 def test_synthetic_split_gold_beats_other_samples_and_removed_aspects(test_split, embedding_judge):
     judge = embedding_judge
-    samples = [sample for sample, _ in test_split]
-    gold = [judged_text(render_output(s.think, s.caption), s.key_elements) for s in samples]
-    other = [gold[(i + len(gold) // 2) % len(gold)] for i in range(len(gold))]
-    user = [s.key_elements.user for s in samples]
-    r_gold = judge.run(judge.coverage([CoverageQuery(u, t) for u, t in zip(user, gold)]))
-    r_other = judge.run(judge.coverage([CoverageQuery(u, t) for u, t in zip(user, other)]))
-    means = {"gold": statistics.mean(r_gold), "other sample": statistics.mean(r_other)}
-    for aspect in ASPECTS:
-        kept, removed = [], []
-        for (sample, row), text in zip(test_split, gold):
-            elements = aspect_elements(sample, aspect)
-            cut = without_aspect(sample.caption, aspect, row["meta"]["scene"])
-            kept.append(CoverageQuery(elements, text))
-            removed.append(CoverageQuery(elements, cut))
-        means[f"{aspect} elements, gold"] = statistics.mean(judge.run(judge.coverage(kept)))
-        means[f"{aspect} elements, {aspect} removed"] = statistics.mean(judge.run(judge.coverage(removed)))
-    print("\nR_user on the synthetic test split (embedding judge):")
+    by_kind = {kind: [p for p in probes(test_split) if p.kind == kind] for kind in KINDS}
+
+    def mean_coverage(kind, elements_of):
+        queries = [CoverageQuery(elements_of(p.sample), judged_text(p.prediction, p.sample.key_elements))
+                   for p in by_kind[kind]]
+        return statistics.mean(judge.run(judge.coverage(queries)))
+
+    means = {
+        "R_user, gold": mean_coverage("gold", lambda s: s.key_elements.user),
+        "R_user, other sample": mean_coverage("other", lambda s: s.key_elements.user),
+    }
+    for aspect in ASPECT_WORDS:
+        means[f"{aspect} elements, gold"] = mean_coverage("gold", lambda s: aspect_elements(s, aspect))
+        means[f"{aspect} elements, {aspect} removed"] = mean_coverage(f"no_{aspect}", lambda s: aspect_elements(s, aspect))
+    print("\nCoverage on the synthetic test split (embedding judge, 32 samples):")
     for name, value in means.items():
-        print(f"  {name:32s} {value:.3f}")
-    assert means["gold"] >= 0.95
-    assert means["other sample"] <= 0.4
-    for aspect in ASPECTS:
+        print(f"  {name:34s} {value:.3f}")
+    assert means["R_user, gold"] >= 0.95
+    assert means["R_user, other sample"] <= 0.4
+    for aspect in ASPECT_WORDS:
         assert means[f"{aspect} elements, gold"] >= 0.95
         assert means[f"{aspect} elements, {aspect} removed"] <= 0.3

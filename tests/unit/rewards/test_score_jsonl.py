@@ -13,7 +13,6 @@ from reade.rewards.assigner import RewardAssigner
 from reade.rewards.content import RewardWeights
 from reade.rewards.judges.lexical import LexicalJudge
 from reade.rewards.score_jsonl import SCORE_FIELDS, score_jsonl
-from reade.schema import render_output
 from tests.conftest import ROOT
 
 KEY = {
