@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 NAN = float("nan")
 CACHE_FILE = "verdicts.sqlite"
+FAILURES_LOGGED = 5
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,23 @@ class CoverageQuery:
 
 @dataclass
 class JudgeStats:
-    """Counters since the judge was built: what was asked of the backend, answered from the cache,
-    and failed (NaN), with the failure reasons that backends record."""
+    """Counters since the judge was built: verdicts asked of the backend, answered from the cache and
+    failed (NaN) with the reasons backends record, and the model requests the LLM judges sent
+    (re-asks included; the offline judges send none)."""
 
     asked: int = 0
     cached: int = 0
     failed: int = 0
+    requests: int = 0
     reasons: Counter = field(default_factory=Counter)
 
     def metrics(self, prefix: str = "judge/") -> dict[str, float]:
-        out = {f"{prefix}asked": self.asked, f"{prefix}cached": self.cached, f"{prefix}failed": self.failed}
+        out = {
+            f"{prefix}asked": self.asked,
+            f"{prefix}cached": self.cached,
+            f"{prefix}failed": self.failed,
+            f"{prefix}requests": self.requests,
+        }
         out.update({f"{prefix}failed_{reason}": count for reason, count in sorted(self.reasons.items())})
         return out
 
@@ -110,6 +118,8 @@ class Judge(ABC):
         """Backends with connections or engines release them here."""
 
     def close(self) -> None:
+        """Release the loop thread, the backend and the cache. A caller that awaited the judge on its
+        own event loop awaits `aclose()` there first."""
         if self._loop is not None:
             self.run(self.aclose())
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -121,9 +131,14 @@ class Judge(ABC):
             self.cache = None
 
     def record_failure(self, reason: str, detail: str) -> None:
-        """Backends call this for each verdict they give up on, before returning NaN for it."""
+        """Backends call this for each verdict they give up on, before returning NaN for it.
+
+        The first failures of each reason are logged one by one, then every hundredth with its count,
+        so that a dead server during a large batch is visible without burying the log."""
         self.stats.reasons[reason] += 1
-        log.warning("%s judge: %s (%s); the verdict is NaN", self.backend, reason, detail)
+        count = self.stats.reasons[reason]
+        if count <= FAILURES_LOGGED or count % 100 == 0:
+            log.warning("%s judge: %s (%s); the verdict is NaN [%d so far]", self.backend, reason, detail, count)
 
     async def _verdicts(
         self,

@@ -67,6 +67,7 @@ class ChatJudge(Judge):
             if not pending:
                 break
             answers = await self._chat([conversations[i] for i in pending])
+            self.stats.requests += len(pending)
             unparsed = []
             for i, answer in zip(pending, answers):
                 value = None if answer is None else parse(answer)
