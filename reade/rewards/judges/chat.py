@@ -69,7 +69,7 @@ class ChatJudge(Judge):
             answers = await self._chat([conversations[i] for i in pending])
             self.stats.requests += len(pending)
             unparsed = []
-            for i, answer in zip(pending, answers):
+            for i, answer in zip(pending, answers, strict=True):
                 value = None if answer is None else parse(answer)
                 if value is not None:
                     verdicts[i] = value

@@ -1,0 +1,161 @@
+"""HFJudge on a two-layer Qwen2 built in-process: a random one answers garbage, and one trained for a
+few seconds to answer the test's own prompts with `Final Score: 0.5` / `Answer: yes`, so that the whole
+path (chat template, left padding, generate, decoding, parsing) runs offline for real.
+
+The trained judge memorises its prompts: a model this small does not reliably generalise to unseen
+ones, and what is tested here is the plumbing, not the judging."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import Qwen2Config, Qwen2ForCausalLM
+from transformers.utils import logging as hf_logging
+
+from reade.models.tokenizer import IM_END, load_tokenizer
+from reade.rewards.judges.base import CoverageQuery
+from reade.rewards.judges.hf import HFJudge
+from reade.rewards.judges.prompts import contradiction_messages, coverage_messages
+from reade.schema import KeyElements, KeyObject
+
+hf_logging.disable_progress_bar()
+
+ELEMENTS = KeyElements(objects=(KeyObject("dog", ("brown",)),), actions=("runs",))
+QUERIES = [
+    CoverageQuery(ELEMENTS, "A brown dog runs across a lawn."),
+    CoverageQuery(KeyElements(camera=("slow pan left",)), "The camera zooms in on a tree."),
+]
+CAPTIONS = ["A sunny night.", "A red car, which is blue, drives past."]
+LESSONS = [(coverage_messages(q.elements, q.text), "Final Score: 0.5") for q in QUERIES] + [
+    (contradiction_messages(caption), "Answer: yes") for caption in CAPTIONS
+]
+
+
+def save_tiny_judge(folder: Path, train_steps: int = 0) -> Path:
+    """A two-layer Qwen2 with the repository's tiny tokenizer (and its chat template), saved to `folder`.
+
+    `train_steps` of AdamW on LESSONS (loss on the answers only) teach it the answers to those prompts.
+    """
+    tokenizer = load_tokenizer()
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = Qwen2ForCausalLM(config)
+    if train_steps:
+        _teach(model, tokenizer, train_steps)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _teach(model: Qwen2ForCausalLM, tokenizer, steps: int) -> None:
+    """One unpadded sequence per lesson, so that training sees the positions that generation will."""
+    sequences = []
+    for messages, answer in LESSONS:
+        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(answer + IM_END, add_special_tokens=False)["input_ids"]
+        input_ids = torch.tensor([prompt_ids + answer_ids])  # [1, P + A]
+        labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])  # [1, P + A]
+        sequences.append((input_ids, labels))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
+    model.train()
+    for _ in range(steps):
+        loss = sum(model(input_ids=input_ids, labels=labels).loss for input_ids, labels in sequences)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+
+
+@pytest.fixture(scope="module")
+def random_dir(tmp_path_factory) -> Path:
+    return save_tiny_judge(tmp_path_factory.mktemp("random-judge"))
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory) -> Path:
+    return save_tiny_judge(tmp_path_factory.mktemp("trained-judge"), train_steps=50)
+
+
+@pytest.fixture
+def generate_calls(monkeypatch) -> list[int]:
+    """The batch size of every `generate` call, in order."""
+    calls: list[int] = []
+    original = Qwen2ForCausalLM.generate
+
+    def counting(self, *args, **kwargs):
+        calls.append(kwargs["input_ids"].shape[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Qwen2ForCausalLM, "generate", counting)
+    return calls
+
+
+def judged(judge: HFJudge, coroutine):
+    try:
+        return judge.run(coroutine)
+    finally:
+        judge.close()
+
+
+def test_good_answers_parse(trained_dir):
+    judge = HFJudge(str(trained_dir), batch_size=2)
+    coverage = judge.run(judge.coverage(QUERIES))
+    contradiction = judged(judge, judge.contradiction(CAPTIONS))
+    assert coverage == [0.5, 0.5]
+    assert contradiction == [1.0, 1.0]
+    assert judge.stats.failed == 0 and judge.stats.asked == 4
+
+
+def test_garbage_is_asked_again_then_nan(random_dir, generate_calls):
+    judge = HFJudge(str(random_dir), batch_size=2, max_tokens=8, garbage_retries=2)
+    verdicts = judged(judge, judge.contradiction(["A dog sits.", "A cat runs.", "A bird sings."]))
+    assert all(math.isnan(v) for v in verdicts)
+    assert judge.stats.reasons["garbage"] == 3 and judge.stats.failed == 3
+    assert generate_calls == [2, 1] * 3  # batches of at most batch_size, asked 1 + garbage_retries times
+
+
+def test_sampling_is_reproducible_and_leaves_the_global_rng_alone(random_dir):
+    conversations = [contradiction_messages("A dog sits."), contradiction_messages("A cat runs.")]
+
+    def answers(seed: int) -> list[str | None]:
+        judge = HFJudge(str(random_dir), seed=seed, temperature=1.0, max_tokens=8)
+        return judged(judge, judge._chat(conversations))
+
+    rng_before = torch.get_rng_state()
+    first = answers(seed=7)
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    assert answers(seed=7) == first
+    assert answers(seed=8) != first
+
+
+def test_generation_error_is_nan_without_asking_again(random_dir, monkeypatch):
+    def out_of_memory(self, *args, **kwargs):
+        raise torch.OutOfMemoryError("no memory left")
+
+    monkeypatch.setattr(Qwen2ForCausalLM, "generate", out_of_memory)
+    judge = HFJudge(str(random_dir), batch_size=2)
+    verdicts = judged(judge, judge.contradiction(["A dog sits.", "A cat runs.", "A bird sings."]))
+    assert all(math.isnan(v) for v in verdicts)
+    assert judge.stats.reasons == {"error": 3} and judge.stats.failed == 3
+
+
+def test_identity_names_what_changes_verdicts(random_dir):
+    greedy = HFJudge(str(random_dir)).identity()
+    assert HFJudge(str(random_dir), dtype="bfloat16").identity() != greedy
+    assert HFJudge(str(random_dir), seed=1).identity() == greedy  # greedy decoding ignores the seed
+    assert HFJudge(str(random_dir), seed=1, temperature=1.0).identity()["seed"] == 1
