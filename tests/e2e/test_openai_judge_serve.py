@@ -24,14 +24,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-from reade.models.tokenizer import IM_END, PAD_TOKEN, load_tokenizer, token_id
 from reade.rewards.judges.base import CoverageQuery
 from reade.rewards.judges.openai import OpenAIJudge
 from reade.rewards.judges.prompts import contradiction_messages, coverage_messages
 from reade.schema import KeyElements, KeyObject
+from tests.judge_model import save_tiny_judge
 
 pytestmark = pytest.mark.slow
 
@@ -55,59 +53,11 @@ def caption(i: int) -> str:
     return f"A {COLOURS[i % 8]} {ANIMALS[i % 7]} {ACTIONS[i % 5]} in the morning light."
 
 
-def train_tiny_judge(out: Path, steps: int = 300, lr: float = 1e-2) -> Path:
-    """Train until every answer token is the argmax with some margin, so that greedy decoding reproduces it."""
-    tokenizer = load_tokenizer()
-    end, pad = token_id(tokenizer, IM_END), token_id(tokenizer, PAD_TOKEN)
+def judge_lessons() -> list[tuple[list[dict], str]]:
+    """The prompts the tests send, each with the answer the served model must give."""
     queries = [coverage_query(i) for i in [*SCORED, *KILLED]]
-    examples = [(coverage_messages(q.elements, q.text), COVERAGE_ANSWER) for q in queries]
-    examples += [(contradiction_messages(caption(i)), CONTRADICTION_ANSWER) for i in CAPTIONS]
-    sequences = []  # (prompt length, prompt + answer tokens)
-    for messages, answer in examples:
-        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
-        prompt = prompt["input_ids"]
-        sequences.append((len(prompt), prompt + tokenizer.encode(answer, add_special_tokens=False) + [end]))
-    length = max(len(tokens) for _, tokens in sequences)
-    # [N, T], right-padded: the causal mask alone keeps padding out, and positions are the server's
-    ids = torch.full((len(sequences), length), pad)
-    labels = torch.full_like(ids, -100)
-    for row, (prompt_length, tokens) in enumerate(sequences):
-        ids[row, : len(tokens)] = torch.tensor(tokens)
-        labels[row, prompt_length : len(tokens)] = torch.tensor(tokens[prompt_length:])
-    targets = labels[:, 1:]  # [N, T-1]: the token each position predicts
-    scored = targets != -100
-
-    torch.manual_seed(0)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        tie_word_embeddings=True,
-        bos_token_id=None,
-        eos_token_id=end,
-        pad_token_id=pad,
-    )
-    model = Qwen2ForCausalLM(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    for _ in range(steps):
-        hidden = model.model(input_ids=ids).last_hidden_state[:, :-1]  # [N, T-1, H]
-        logits = model.lm_head(hidden[scored])  # [answer tokens, V]
-        loss = torch.nn.functional.cross_entropy(logits, targets[scored])
-        if loss.item() < 0.05 and bool((logits.argmax(-1) == targets[scored]).all()):
-            break
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    else:
-        pytest.fail(f"the tiny judge did not learn its answers in {steps} steps (loss {loss.item():.3f})")
-    model.generation_config = GenerationConfig(eos_token_id=end, pad_token_id=pad, do_sample=False)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    lessons = [(coverage_messages(q.elements, q.text), COVERAGE_ANSWER) for q in queries]
+    return lessons + [(contradiction_messages(caption(i)), CONTRADICTION_ANSWER) for i in CAPTIONS]
 
 
 def free_port() -> int:
@@ -154,7 +104,7 @@ class Server:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("served-judge")
-    server = Server(train_tiny_judge(root / "model"), root / "serve.log")
+    server = Server(save_tiny_judge(root / "model", judge_lessons()), root / "serve.log")
     server.start()
     yield server
     server.kill()

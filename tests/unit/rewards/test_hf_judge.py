@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import Qwen2Config, Qwen2ForCausalLM
+from transformers import Qwen2ForCausalLM
 from transformers.utils import logging as hf_logging
 
-from reade.models.tokenizer import IM_END, load_tokenizer
 from reade.rewards.judges.base import CoverageQuery
 from reade.rewards.judges.hf import HFJudge
 from reade.rewards.judges.prompts import contradiction_messages, coverage_messages
 from reade.schema import KeyElements, KeyObject
+from tests.judge_model import save_tiny_judge
 
 hf_logging.disable_progress_bar()
 
@@ -34,61 +34,14 @@ LESSONS = [(coverage_messages(q.elements, q.text), "Final Score: 0.5") for q in 
 ]
 
 
-def save_tiny_judge(folder: Path, train_steps: int = 0) -> Path:
-    """A two-layer Qwen2 with the repository's tiny tokenizer (and its chat template), saved to `folder`.
-
-    `train_steps` of AdamW on LESSONS (loss on the answers only) teach it the answers to those prompts.
-    """
-    tokenizer = load_tokenizer()
-    torch.manual_seed(0)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=4096,
-        tie_word_embeddings=True,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model = Qwen2ForCausalLM(config)
-    if train_steps:
-        _teach(model, tokenizer, train_steps)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-def _teach(model: Qwen2ForCausalLM, tokenizer, steps: int) -> None:
-    """One unpadded sequence per lesson, so that training sees the positions that generation will."""
-    sequences = []
-    for messages, answer in LESSONS:
-        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        answer_ids = tokenizer(answer + IM_END, add_special_tokens=False)["input_ids"]
-        input_ids = torch.tensor([prompt_ids + answer_ids])  # [1, P + A]
-        labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])  # [1, P + A]
-        sequences.append((input_ids, labels))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
-    model.train()
-    for _ in range(steps):
-        loss = sum(model(input_ids=input_ids, labels=labels).loss for input_ids, labels in sequences)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-
-
 @pytest.fixture(scope="module")
 def random_dir(tmp_path_factory) -> Path:
-    return save_tiny_judge(tmp_path_factory.mktemp("random-judge"))
+    return save_tiny_judge(tmp_path_factory.mktemp("random-judge"), lessons=[])
 
 
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory) -> Path:
-    return save_tiny_judge(tmp_path_factory.mktemp("trained-judge"), train_steps=50)
+    return save_tiny_judge(tmp_path_factory.mktemp("trained-judge"), LESSONS)
 
 
 @pytest.fixture

@@ -25,9 +25,10 @@ TOO_LONG = "A dog runs. " * 400  # about 2,000 tokens, past the engine's max_mod
 
 @pytest.mark.vllm
 def test_vllm_judge_end_to_end(tmp_path):
-    from tests.unit.rewards.test_hf_judge import save_tiny_judge
+    from tests.judge_model import save_tiny_judge
+    from tests.unit.rewards.test_hf_judge import LESSONS
 
-    model = save_tiny_judge(tmp_path / "trained-judge", train_steps=50)
+    model = save_tiny_judge(tmp_path / "trained-judge", LESSONS)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, __file__, str(model)], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
