@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
 
+def config_options(group: str) -> list[str]:
+    """The option names of a config group: the YAML files in conf/<group>/."""
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
 def compose_train(overrides: list[str], output_dir: Path | None = None):
     """Compose conf/train.yaml like `python -m reade.train` would, with ${hydra:…} resolvable."""
     return compose_config("train", overrides, output_dir)

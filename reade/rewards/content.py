@@ -14,9 +14,6 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-NAN = float("nan")
-
-
 @dataclass(frozen=True)
 class RewardWeights:
     """α ρ γ λ of eq. 4 (paper D.3: 1.0, 1.0, 0.8, 0.7) and the weight of the format reward (eq. 2)

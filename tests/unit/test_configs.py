@@ -11,7 +11,7 @@ from omegaconf.errors import ValidationError
 
 from reade.config import check_known_keys
 from reade.errors import ConfigError
-from tests.conftest import CONF, compose_train
+from tests.conftest import CONF, compose_train, config_options
 
 GROUPS = ["stage", "backbone", "condition", "data", "trainer", "logger", "callbacks", "paths"]
 REQUIRED_BY_OPTION = {
@@ -20,15 +20,11 @@ REQUIRED_BY_OPTION = {
 }
 
 
-def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
-
-
 def experiments() -> list[str]:
-    return options("experiment")
+    return config_options("experiment")
 
 
-@pytest.mark.parametrize("group, option", [(g, o) for g in GROUPS for o in options(g)])
+@pytest.mark.parametrize("group, option", [(g, o) for g in GROUPS for o in config_options(g)])
 def test_every_group_option_composes_and_resolves(group, option, tmp_path):
     cfg = compose_train([f"{group}={option}", *REQUIRED_BY_OPTION.get((group, option), [])], tmp_path)
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -92,7 +88,7 @@ def test_misspelt_overrides_are_errors(override, tmp_path):
         compose_train([override], tmp_path)
 
 
-@pytest.mark.parametrize("group, option", [(g, o) for g in GROUPS for o in options(g)])
+@pytest.mark.parametrize("group, option", [(g, o) for g in GROUPS for o in config_options(g)])
 def test_shipped_configs_have_only_known_keys(group, option, tmp_path):
     check_known_keys(compose_train([f"{group}={option}", *REQUIRED_BY_OPTION.get((group, option), [])], tmp_path))
 

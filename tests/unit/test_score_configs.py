@@ -10,7 +10,7 @@ from reade.config import check_known_keys
 from reade.errors import ConfigError
 from reade.rewards.content import RewardWeights
 from reade.utils.instantiate import build
-from tests.conftest import CONF, compose_config
+from tests.conftest import compose_config, config_options
 
 REQUIRED = ["input=in.jsonl", "output=out.jsonl"]
 TABLE_6 = {  # paper Table 6 reward rows: (alpha, rho, gamma, lambda)
@@ -21,12 +21,8 @@ TABLE_6 = {  # paper Table 6 reward rows: (alpha, rho, gamma, lambda)
 }
 
 
-def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
-
-
 def test_there_is_one_reward_config_per_table_6_row():
-    assert options("reward") == sorted(TABLE_6)
+    assert config_options("reward") == sorted(TABLE_6)
 
 
 @pytest.mark.parametrize("name", sorted(TABLE_6))
@@ -38,7 +34,7 @@ def test_reward_configs_build_the_paper_weights(name, tmp_path):
     assert weights.format == 1.0
 
 
-@pytest.mark.parametrize("name", options("judge"))
+@pytest.mark.parametrize("name", config_options("judge"))
 def test_every_judge_option_composes_and_builds_without_loading_a_model(name, tmp_path):
     cfg = compose_config("score", [*REQUIRED, f"judge={name}", f"paths.root_dir={tmp_path}"], tmp_path)
     check_known_keys(cfg)

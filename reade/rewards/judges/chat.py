@@ -53,6 +53,13 @@ class ChatJudge(Judge):
     async def _chat(self, conversations: list[Conversation]) -> list[str | None]:
         """One answer per conversation; None where the backend failed (after recording why)."""
 
+    def failed_batch(self, conversations: list[Conversation], error: Exception) -> list[None]:
+        """A local engine that raised (OOM, a prompt too long, a dead engine) fails its whole batch:
+        NaN verdicts, recorded, never an exception that would stop a training step."""
+        for _ in conversations:
+            self.record_failure("error", f"{type(error).__name__}: {str(error)[:200]}")
+        return [None] * len(conversations)
+
     async def _coverage(self, queries: list[CoverageQuery]) -> list[float]:
         return await self._ask([coverage_messages(q.elements, q.text) for q in queries], parse_score)
 

@@ -74,10 +74,8 @@ class HFJudge(ChatJudge):
             batch = conversations[start : start + self.batch_size]
             try:
                 answers += await asyncio.to_thread(self._generate, batch)
-            except Exception as error:  # OOM, a prompt longer than the model takes, ...: NaN, not a crash
-                for _ in batch:
-                    self.record_failure("error", f"{type(error).__name__}: {str(error)[:200]}")
-                answers += [None] * len(batch)
+            except Exception as error:
+                answers += self.failed_batch(batch, error)
         return answers
 
     def _load(self) -> None:

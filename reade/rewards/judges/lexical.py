@@ -25,13 +25,17 @@ class LexicalJudge(Judge):
         return {"backend": self.backend, "version": VERSION}
 
     async def _coverage(self, queries: list[CoverageQuery]) -> list[float]:
-        return [coverage([covered(e, q.text) for e in element_list(q.elements)]) for q in queries]
+        return [coverage(covered_elements(element_list(q.elements), q.text)) for q in queries]
 
     async def _contradiction(self, texts: list[str]) -> list[float]:
         return [float(contradicts(t)) for t in texts]
 
 
-def covered(element: Element, text: str) -> bool:
-    """Every word of the value (and, for an attribute, of its object's name) in one sentence."""
-    needed = content_words(element.phrase)
-    return bool(needed) and any(needed <= content_words(s) for s in sentences(text))
+def covered_elements(elements: list[Element], text: str) -> list[bool]:
+    """For each value: every word of it (and, for an attribute, of its object's name) in one sentence."""
+    sentence_words = [content_words(s) for s in sentences(text)]
+    return [_covered(content_words(e.phrase), sentence_words) for e in elements]
+
+
+def _covered(needed: set[str], sentence_words: list[set[str]]) -> bool:
+    return bool(needed) and any(needed <= words for words in sentence_words)

@@ -71,10 +71,8 @@ class VLLMJudge(ChatJudge):
         await asyncio.to_thread(self._load)  # a model that cannot be served is a configuration error: raise
         try:
             return await asyncio.to_thread(self._generate, conversations)
-        except Exception as error:  # a prompt longer than max_model_len, a dead engine, ...: NaN, not a crash
-            for _ in conversations:
-                self.record_failure("error", f"{type(error).__name__}: {str(error)[:200]}")
-            return [None] * len(conversations)
+        except Exception as error:
+            return self.failed_batch(conversations, error)
 
     def _load(self) -> None:
         with self._lock:
