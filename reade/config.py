@@ -141,12 +141,147 @@ class SFTStageConfig:
     max_epochs: int = 3
     val_check_interval: Optional[float] = None
     gradient_clip_val: float = 1.0
+    log_every_n_steps: int = 10
     instruction_dropout: float = 0.4
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     module: SFTModuleConfig = field(default_factory=SFTModuleConfig)
     datamodule: SFTDataModuleConfig = field(default_factory=SFTDataModuleConfig)
+
+
+@dataclass
+class SamplingConfig:
+    """How rollouts are drawn (paper D: at most 768 completion tokens)."""
+
+    _target_: str = "reade.rl.rollout.base.SamplingSettings"
+    max_new_tokens: int = 768
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+
+
+@dataclass
+class ConstantSchedulerConfig(SchedulerConfig):
+    """Paper Table 10, stage 2: a constant learning rate after a linear warm-up."""
+
+    _target_: str = "transformers.get_constant_schedule_with_warmup"
+    num_warmup_steps: int = 50
+
+
+@dataclass
+class GRPOModuleConfig:
+    _target_: str = "reade.lit.grpo.GRPOModule"
+    rollout: Any = "${rollout}"
+    sampling: Any = "${stage.sampling}"
+    judge: Any = "${judge}"
+    reward: Any = "${reward}"
+    optimizer: Any = "${stage.optimizer}"
+    scheduler: Any = "${stage.scheduler}"
+    group_size: int = "${stage.group_size}"  # type: ignore[assignment]
+    micro_batch_size: int = "${stage.micro_batch_size}"  # type: ignore[assignment]
+    num_iterations: int = "${stage.num_iterations}"  # type: ignore[assignment]
+    beta: float = "${stage.beta}"  # type: ignore[assignment]
+    epsilon_low: float = "${stage.epsilon_low}"  # type: ignore[assignment]
+    epsilon_high: float = "${stage.epsilon_high}"  # type: ignore[assignment]
+    use_bias_correction_kl: bool = "${stage.use_bias_correction_kl}"  # type: ignore[assignment]
+    loss_type: str = "${stage.loss_type}"
+    scale_rewards: str = "${stage.scale_rewards}"
+    mask_truncated_completions: bool = "${stage.mask_truncated_completions}"  # type: ignore[assignment]
+    max_grad_norm: Optional[float] = "${stage.max_grad_norm}"  # type: ignore[assignment]
+    instruction_dropout: float = "${stage.instruction_dropout}"  # type: ignore[assignment]
+    max_prompt_length: int = "${stage.max_prompt_length}"  # type: ignore[assignment]
+    seed: int = "${seed}"  # type: ignore[assignment]
+    eval_max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
+    log_completions_every: int = "${stage.log_completions_every}"  # type: ignore[assignment]
+    samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
+    completions_path: str = "${paths.output_dir}/completions.jsonl"
+
+
+@dataclass
+class GRPODataModuleConfig:
+    _target_: str = "reade.lit.grpo.GRPODataModule"
+    train_file: str = "${data.train_file}"
+    test_file: Optional[str] = "${data.test_file}"
+    kinds: list[str] = "${condition.kinds}"  # type: ignore[assignment]
+    on_error: str = "${data.on_error}"
+    prompts_per_step: int = "${stage.prompts_per_step}"  # type: ignore[assignment]
+    eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]
+    eval_limit: int = "${stage.eval.limit}"  # type: ignore[assignment]
+    seed: int = "${seed}"  # type: ignore[assignment]
+    num_workers: int = "${data.num_workers}"  # type: ignore[assignment]
+
+
+@dataclass
+class GRPOStageConfig:
+    """Paper stage 2 (section 3.2.3, D; Table 10). One step = one generation batch of
+    `prompts_per_step` prompts × `group_size` completions on each rank, then `num_iterations` (μ)
+    optimizer steps over it, each accumulated over micro-batches of `micro_batch_size` completions.
+
+    `upstream` names the stage whose finished run gives the starting weights (run first, or reused
+    from the stage cache); `init_checkpoint` is an explicit HF folder instead. Lightning neither
+    accumulates nor clips (manual optimisation): `max_grad_norm` is the clipping.
+    """
+
+    name: str = "grpo"
+    upstream: Optional[str] = None
+    init_checkpoint: Optional[str] = None
+    prompts_per_step: int = 1
+    group_size: int = 8
+    micro_batch_size: int = 2
+    num_iterations: int = 1
+    max_steps: int = 1000
+    max_epochs: int = -1
+    val_check_interval: Optional[float] = None
+    accumulate_grad_batches: int = 1
+    gradient_clip_val: Optional[float] = None
+    log_every_n_steps: int = 1
+    max_grad_norm: Optional[float] = 1.0
+    beta: float = 0.001
+    epsilon_low: float = 0.2
+    epsilon_high: float = 0.2
+    # TRL 1.16's default (True) weighs the k3 term by the importance ratio; the paper's GRPO does not.
+    use_bias_correction_kl: bool = False
+    loss_type: str = "grpo"
+    scale_rewards: str = "group"
+    mask_truncated_completions: bool = False
+    instruction_dropout: float = 0.4
+    max_prompt_length: int = 1024
+    log_completions_every: int = 10
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2.5e-6))
+    scheduler: ConstantSchedulerConfig = field(default_factory=ConstantSchedulerConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    module: GRPOModuleConfig = field(default_factory=GRPOModuleConfig)
+    datamodule: GRPODataModuleConfig = field(default_factory=GRPODataModuleConfig)
+
+
+@dataclass
+class RolloutConfig:
+    """A partial: the GRPO module completes it with the stage's sampling settings."""
+
+    _target_: str = MISSING
+    _partial_: bool = True
+
+
+@dataclass
+class HFRolloutConfig(RolloutConfig):
+    _target_: str = "reade.rl.rollout.hf.HFRollout"
+    record_logprobs: bool = True
+
+
+@dataclass
+class VLLMRolloutConfig(RolloutConfig):
+    """An in-process vLLM engine beside the trainer, fed the policy's weights after every optimizer step."""
+
+    _target_: str = "reade.rl.rollout.vllm.VLLMRollout"
+    gpu_memory_utilization: float = 0.3
+    max_model_len: int = 4096
+    dtype: str = "auto"
+    seed: int = "${seed}"  # type: ignore[assignment]
+    enforce_eager: bool = False
+    max_num_seqs: int = 256
+    enable_prefix_caching: bool = True
 
 
 @dataclass
@@ -163,8 +298,8 @@ class TrainerConfig:
     max_epochs: int = MISSING
     val_check_interval: Optional[float] = None
     accumulate_grad_batches: int = MISSING
-    gradient_clip_val: float = MISSING
-    log_every_n_steps: int = 10
+    gradient_clip_val: Optional[float] = MISSING
+    log_every_n_steps: int = MISSING
     num_sanity_val_steps: int = 0
     enable_progress_bar: bool = True
     deterministic: bool = False
@@ -323,6 +458,9 @@ def register() -> None:
         ("condition", "base_condition", ConditionConfig),
         ("data", "base_data", DataConfig),
         ("stage", "base_sft", SFTStageConfig),
+        ("stage", "base_grpo", GRPOStageConfig),
+        ("rollout", "base_hf", HFRolloutConfig),
+        ("rollout", "base_vllm", VLLMRolloutConfig),
         ("trainer", "base_trainer", TrainerConfig),
         ("callbacks", "base_callbacks", CallbacksConfig),
         ("logger", "base_wandb", WandbLoggerConfig),

@@ -1,7 +1,8 @@
 """python -m reade.train — run one training stage from the Hydra config tree in conf/.
 
-Thin on purpose: compose, seed, build what the config names, evaluate the untrained model, fit,
-export an HF checkpoint, evaluate again, write metrics.json. Every piece lives in an importable
+Thin on purpose: compose, train the upstream stage if this one starts from it and the stage cache
+has no finished run, seed, build what the config names, evaluate before training, fit, export an
+HF checkpoint, evaluate again, write metrics.json. Every piece lives in an importable
 module; a user error (bad data, impossible config) ends the job with its message and no traceback.
 """
 
@@ -24,22 +25,26 @@ from reade.models.from_config import backbone_from_config
 from reade.utils.instantiate import build
 from reade.utils.metrics import update_metrics
 from reade.utils.tracking import close_logger, make_logger
+from reade.utils.upstream import starting_checkpoint
 
 log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     check_known_keys(cfg)
-    L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     if cfg.data.synthesize is not None:
         synthesize(Path(cfg.data.train_file).parent, **OmegaConf.to_container(cfg.data.synthesize))
-
     datamodule = build(cfg.stage.datamodule)
-    datamodule.load()  # every row checked before minutes go into loading a large backbone
-    model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds)
+    datamodule.load()  # every row checked before minutes go into an upstream stage or a large backbone
+    init = starting_checkpoint(cfg, train)
+    if init is not None:
+        log.info("stage %s starts from %s", cfg.stage.name, init)
+    L.seed_everything(cfg.seed, workers=True)
+    model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds, init_checkpoint=init)
     datamodule.processor = processor
     module = build(cfg.stage.module, model=model, processor=processor)
+    before, after = module.EVAL_TAGS
 
     logger = make_logger(cfg)
     failed = True
@@ -49,9 +54,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         metrics: dict[str, Any] = dict(datamodule.data_summary())
         logger.log_metrics(metrics, step=0)
         if cfg.stage.eval.untrained:
-            module.eval_tag = "_untrained"
+            module.eval_tag = before
             metrics.update(trainer.test(module, datamodule=datamodule)[0])
-            module.eval_tag = ""
+        module.eval_tag = after
         trainer.fit(module, datamodule=datamodule, ckpt_path=_resume_path(cfg.ckpt_path, output_dir))
         metrics.update(trainer.callback_metrics)
         if trainer.is_global_zero:
@@ -61,7 +66,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         failed = False
     finally:
         close_logger(logger, failed)
-    _print_summary(metrics, output_dir)
+    print("\n".join([f"run folder: {output_dir}", *module.summary_lines(metrics)]), flush=True)
     return metrics
 
 
@@ -74,15 +79,6 @@ def _resume_path(ckpt_path: str | None, output_dir: Path) -> str | None:
     if ckpt_path is not None and not Path(ckpt_path).is_file():
         raise ReadeError(f"ckpt_path={ckpt_path}: no such file")
     return ckpt_path
-
-
-def _print_summary(metrics: dict[str, Any], output_dir: Path) -> None:
-    rate, untrained = metrics.get("eval/format_rate"), metrics.get("eval/format_rate_untrained")
-    lines = [f"run folder: {output_dir}"]
-    if rate is not None:
-        before = f"{untrained:.3f}" if untrained is not None else "n/a"
-        lines.append(f"held-out format rate (<think> + six-part <answer>): trained {rate:.3f}, untrained {before}")
-    print("\n".join(lines), flush=True)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")

@@ -10,6 +10,17 @@ from reade.data.conditions import ConditionError, condition_payload, read_condit
 from reade.errors import DataError
 
 
+def read_payloads(row: dict[str, Any]) -> list[tuple[str, object]]:
+    """(kind, processor payload) for each condition of a dataset row."""
+    try:
+        return [
+            (c["kind"], condition_payload(c["kind"], read_condition(c["kind"], Path(c["path"]))))
+            for c in row["conditions"]
+        ]
+    except ConditionError as error:
+        raise DataError(f"sample {row['id']}: a condition file changed since the dataset was checked: {error}") from error
+
+
 class InterpreterCollator:
     """Rows → processor batch.
 
@@ -29,13 +40,7 @@ class InterpreterCollator:
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         instructions, conditions = [], []
         for row in rows:
-            try:
-                payloads = [
-                    (c["kind"], condition_payload(c["kind"], read_condition(c["kind"], Path(c["path"]))))
-                    for c in row["conditions"]
-                ]
-            except ConditionError as error:
-                raise DataError(f"sample {row['id']}: a condition file changed since the dataset was checked: {error}") from error
+            payloads = read_payloads(row)
             drop = payloads and random.random() < self.instruction_dropout
             instructions.append("" if drop else row["instruction"])
             conditions.append(payloads)

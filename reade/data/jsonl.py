@@ -146,4 +146,17 @@ def _to_row(sample: Sample, require: tuple[str, ...]) -> dict:
         "instruction": sample.instruction,
         "conditions": [{"kind": c.kind, "path": c.path} for c in sample.conditions],
         "target": sample.target() if "think" in require else None,
+        # JSON text: arrow would otherwise merge the nested key-element sets into one inferred schema
+        "key_elements": json.dumps(sample.key_elements.to_dict()) if "key_elements" in require else None,
     }
+
+
+def report_summary(reports: dict[str, LoadReport]) -> dict[str, float]:
+    """Counts a reviewer needs to trust a run: rows kept and skipped, conditions left out, per split."""
+    summary = {}
+    for split, report in reports.items():
+        summary[f"data/{split}_rows"] = report.kept
+        summary[f"data/{split}_skipped"] = report.skipped
+        for kind, n in report.dropped_conditions.items():
+            summary[f"data/{split}_dropped_{kind}"] = n
+    return summary

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from reade.data.collate import InterpreterCollator
-from reade.data.jsonl import REQUIRED_FIELDS, load_split
+from reade.data.jsonl import REQUIRED_FIELDS, load_split, report_summary
 from reade.schema import parse_output
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,7 @@ class SFTDataModule(L.LightningDataModule):
         self.load()
 
     def data_summary(self) -> dict[str, float]:
-        """Counts a reviewer needs to trust a run: rows kept and skipped, conditions left out."""
-        summary = {}
-        for split, report in self.reports.items():
-            summary[f"data/{split}_rows"] = report.kept
-            summary[f"data/{split}_skipped"] = report.skipped
-            for kind, n in report.dropped_conditions.items():
-                summary[f"data/{split}_dropped_{kind}"] = n
-        return summary
+        return report_summary(self.reports)
 
     def _loader(self, split: str, *, train: bool) -> DataLoader:
         if self.processor is None:
@@ -101,6 +94,8 @@ class SFTDataModule(L.LightningDataModule):
 
 class SFTModule(L.LightningModule):
     """Next-token cross-entropy on the assistant tokens; AdamW + cosine schedule with warm-up."""
+
+    EVAL_TAGS = ("_untrained", "")
 
     def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
                  max_new_tokens: int, samples_path: str | None = None):
@@ -160,6 +155,13 @@ class SFTModule(L.LightningModule):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(json.dumps(row) + "\n" for row in self._eval_rows), encoding="utf-8")
             log.info("format rate%s: %d/%d; outputs in %s", self.eval_tag, int(hits), int(total), path)
+
+    def summary_lines(self, metrics: dict[str, Any]) -> list[str]:
+        rate, untrained = metrics.get("eval/format_rate"), metrics.get("eval/format_rate_untrained")
+        if rate is None:
+            return []
+        before = f"{untrained:.3f}" if untrained is not None else "n/a"
+        return [f"held-out format rate (<think> + six-part <answer>): trained {rate:.3f}, untrained {before}"]
 
     def configure_optimizers(self) -> dict[str, Any]:
         trainable = [p for p in self.model.parameters() if p.requires_grad]

@@ -54,10 +54,12 @@ def load_backbone(
     else:
         model = AutoModelForCausalLM.from_pretrained(name_or_path, **options)
         processor = InterpreterProcessor.from_pretrained(name_or_path, text_only=True)
-    # Targets end with <|im_end|>; generation must stop there and pad with <|endoftext|>, whatever
-    # the checkpoint's generation_config says (a full Omni folder's one is made for the talker).
+    # Targets end with <|im_end|>; generation must stop there, pad with <|endoftext|> and never sample
+    # another special token, whatever the checkpoint's generation_config says (a full Omni folder's
+    # one is made for the talker).
     model.generation_config.eos_token_id = processor.eos_token_id
     model.generation_config.pad_token_id = processor.pad_token_id
+    model.generation_config.suppress_tokens = processor.suppressed_ids
     if lora is not None:
         model = apply_lora(model, dict(lora), OMNI_LANGUAGE_MODEL if kind == "omni_thinker" else None)
     return model, processor

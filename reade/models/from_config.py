@@ -22,13 +22,15 @@ def backbone_path(cfg: DictConfig, cache_dir: str) -> str:
     return cfg.name_or_path
 
 
-def backbone_from_config(cfg: DictConfig, cache_dir: str, condition_kinds: list[str]):
+def backbone_from_config(cfg: DictConfig, cache_dir: str, condition_kinds: list[str], init_checkpoint: str | None = None):
+    """The backbone's model and processor; `init_checkpoint` (a folder a stage starts from) replaces
+    where the weights come from, while kind, dtype, LoRA and attention settings still apply."""
     if cfg.kind == "causal_lm" and condition_kinds:
         raise ConfigError(
             f"backbone {cfg.name} is text-only but condition.kinds={list(condition_kinds)}: use condition=text"
         )
     return load_backbone(
-        backbone_path(cfg, cache_dir),
+        init_checkpoint or backbone_path(cfg, cache_dir),
         kind=cfg.kind,
         dtype=cfg.dtype,
         lora=OmegaConf.to_container(cfg.lora),

@@ -20,7 +20,7 @@ from transformers.utils import cached_file
 from reade.models.media import resample, video_patches
 from reade.models.prompt import SYSTEM_PROMPT, ConditionBlock, chat_prompt, user_content
 from reade.models.settings import SETTINGS_FILE, ProcessorSettings
-from reade.models.tokenizer import IM_END, PAD_TOKEN, load_tokenizer, placeholder_ids, token_id
+from reade.models.tokenizer import IM_END, PAD_TOKEN, load_tokenizer, never_generated_ids, placeholder_ids, token_id
 
 IGNORE_INDEX = -100
 # Which tower input a condition kind becomes: depth and pose sequences are videos to the thinker.
@@ -38,6 +38,7 @@ class InterpreterProcessor:
         self.settings = settings
         self.pad_token_id = token_id(tokenizer, PAD_TOKEN)
         self.eos_token_id = token_id(tokenizer, IM_END)
+        self.suppressed_ids = never_generated_ids(tokenizer)  # what `generate` must never sample
         if settings.text_only:
             return
         self.placeholder_ids = placeholder_ids(tokenizer)

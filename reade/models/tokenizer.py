@@ -78,3 +78,20 @@ def token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int:
 def placeholder_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
     """Thinker config field name -> id, for every placeholder the towers splice into."""
     return {field: token_id(tokenizer, token) for field, token in PLACEHOLDER_FIELDS.items()}
+
+
+def never_generated_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """Special tokens the interpreter must never sample: every one but <|im_end|>, where it stops.
+
+    A sampled media placeholder would be read as a slot for image, video or audio features when the
+    completion is scored by a forward pass, and that pass fails. Tokens a tokenizer lacks (a
+    text-only Qwen2.5 has no audio or camera tokens) are skipped.
+    """
+    ids = []
+    for token in SPECIAL_TOKENS:
+        if token == IM_END:
+            continue
+        pieces = tokenizer.encode(token, add_special_tokens=False)
+        if len(pieces) == 1:
+            ids.append(pieces[0])
+    return ids

@@ -56,12 +56,33 @@ def test_default_is_tiny_sft_on_synthetic_cpu(tmp_path):
 
 
 def test_paper_stage1_recipe(tmp_path):
-    cfg = compose_train(["stage=sft", "trainer=gpu"], tmp_path)
+    cfg = compose_train(["stage=sft", "trainer=gpu", "backbone=qwen2_5_omni_7b"], tmp_path)
     stage = cfg.stage
     assert (stage.optimizer.lr, stage.optimizer.weight_decay, stage.scheduler.num_warmup_steps) == (1e-5, 0.01, 200)
     assert (stage.batch_size, stage.accumulate_grad_batches, stage.instruction_dropout) == (6, 2, 0.4)
     assert stage.scheduler._target_ == "transformers.get_cosine_schedule_with_warmup"
     assert cfg.trainer.precision == "bf16-mixed"
+
+
+def test_tiny_backbone_gets_the_cpu_profile_of_its_stage(tmp_path):
+    sft = compose_train(["stage=sft"], tmp_path).stage
+    assert (sft.optimizer.lr, sft.max_steps, sft.batch_size) == (3e-3, 400, 8)
+    grpo = compose_train(["stage=grpo"], tmp_path).stage
+    assert (grpo.upstream, grpo.sampling.max_new_tokens, grpo.optimizer.lr) == ("sft", 400, 1e-4)
+    assert compose_train(["stage=grpo_depth"], tmp_path).stage.optimizer.lr == 1.5e-6  # no profile: the paper's
+
+
+def test_paper_stage2_recipe(tmp_path):
+    cfg = compose_train(["stage=grpo", "trainer=gpu", "backbone=qwen2_5_omni_7b"], tmp_path)
+    stage = cfg.stage
+    assert (stage.group_size, stage.beta, stage.epsilon_low, stage.epsilon_high) == (8, 0.001, 0.2, 0.2)
+    assert (stage.sampling.max_new_tokens, stage.optimizer.lr, stage.optimizer.weight_decay) == (768, 2.5e-6, 0.01)
+    assert stage.scheduler._target_ == "transformers.get_constant_schedule_with_warmup"
+    assert stage.scheduler.num_warmup_steps == 50 and stage.instruction_dropout == 0.4
+    assert (cfg.reward.alpha, cfg.reward.rho, cfg.reward.gamma, cfg.reward.lam) == (1.0, 1.0, 0.8, 0.7)
+    assert cfg.trainer.gradient_clip_val is None and cfg.trainer.accumulate_grad_batches == 1  # manual optimisation
+    lrs = {name: compose_train([f"stage={name}"], tmp_path).stage.optimizer.lr for name in ("grpo_depth", "grpo_camera", "grpo_pose")}
+    assert lrs == {"grpo_depth": 1.5e-6, "grpo_camera": 1.5e-6, "grpo_pose": 1.0e-6}  # Table 10
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""One tiny thinker per test session, built offline like `backbone=tiny` does, and small condition payloads."""
+"""Unit-test fixtures: one tiny thinker per test session, built offline like `backbone=tiny` does, and small condition payloads."""
 
 from __future__ import annotations
 

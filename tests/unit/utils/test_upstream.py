@@ -1,0 +1,75 @@
+"""Stage chaining: which overrides the upstream run inherits, and when a finished run is reused."""
+
+from __future__ import annotations
+
+import pytest
+
+from reade.errors import ConfigError
+from reade.utils.upstream import DONE, starting_checkpoint, upstream_overrides
+from tests.conftest import compose_train
+
+
+@pytest.mark.parametrize(
+    "task, expected",
+    [
+        ([], ["stage=sft"]),
+        (["stage=grpo", "reward=user", "judge=lexical", "rollout=hf", "ckpt_path=last"], ["stage=sft"]),
+        (["stage.max_steps=3", "+stage.beta=0", "seed=1", "backbone.seed=2"], ["seed=1", "backbone.seed=2", "stage=sft"]),
+        (["data.synthesize.n_train=64", "condition=depth"], ["data.synthesize.n_train=64", "condition=depth", "stage=sft"]),
+    ],
+)
+def test_upstream_inherits_everything_but_the_downstream_stage(task, expected):
+    assert upstream_overrides(task, "sft") == expected
+
+
+class FakeRun:
+    """Stands in for `reade.train.train`: records the upstream configs and writes a checkpoint folder."""
+
+    def __init__(self, fail: bool = False):
+        self.configs = []
+        self.fail = fail
+
+    def __call__(self, cfg):
+        self.configs.append(cfg)
+        folder = __import__("pathlib").Path(cfg.paths.output_dir) / "checkpoint"
+        folder.mkdir(parents=True)
+        if self.fail:
+            raise KeyboardInterrupt
+        (folder / "config.json").write_text("{}")
+
+
+def grpo_config(tmp_path, *overrides):
+    return compose_train(["stage=grpo", f"paths.root_dir={tmp_path}", *overrides], output_dir=tmp_path / "run")
+
+
+def test_a_finished_upstream_run_is_reused(tmp_path):
+    run = FakeRun()
+    first = starting_checkpoint(grpo_config(tmp_path), run)
+    again = starting_checkpoint(grpo_config(tmp_path, "reward=user", "stage.max_steps=5"), run)
+    assert first == again and len(run.configs) == 1
+    [upstream] = run.configs
+    assert upstream.stage.name == "sft" and upstream.stage.max_steps == 400  # the tiny SFT profile
+    assert upstream.paths.output_dir == str((tmp_path / ".cache" / "stages").joinpath(first.split("/")[-2]))
+    other = starting_checkpoint(grpo_config(tmp_path, "seed=7"), run)  # another SFT config: another run
+    assert other != first and len(run.configs) == 2
+
+
+def test_an_interrupted_upstream_run_is_never_reused(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        starting_checkpoint(grpo_config(tmp_path), FakeRun(fail=True))
+    [folder] = (tmp_path / ".cache" / "stages").glob("sft-*[!k]")
+    assert not (folder / DONE).exists()
+    run = FakeRun()
+    starting_checkpoint(grpo_config(tmp_path), run)
+    assert len(run.configs) == 1 and (folder / DONE).exists()
+
+
+def test_explicit_checkpoint_must_be_a_checkpoint_folder(tmp_path):
+    with pytest.raises(ConfigError, match="no config.json"):
+        starting_checkpoint(grpo_config(tmp_path, f"stage.init_checkpoint={tmp_path}"), FakeRun())
+    (tmp_path / "config.json").write_text("{}")
+    assert starting_checkpoint(grpo_config(tmp_path, f"stage.init_checkpoint={tmp_path}"), FakeRun()) == str(tmp_path)
+
+
+def test_a_stage_without_upstream_starts_from_the_backbone(tmp_path):
+    assert starting_checkpoint(compose_train([f"paths.root_dir={tmp_path}"], output_dir=tmp_path / "run"), FakeRun()) is None
