@@ -132,3 +132,18 @@ def test_two_ddp_ranks_make_the_update_of_one_process(tmp_path):
     [single], [parallel] = step_metrics(one).values(), step_metrics(two).values()
     for key in ("train/reward_mean", "train/reward_std", "completions/mean_length", "train/grad_norm", "train/entropy"):
         assert math.isclose(single[key], parallel[key], rel_tol=1e-4), (key, single[key], parallel[key])
+
+
+@pytest.mark.vllm
+def test_vllm_rollouts_train_end_to_end(tmp_path):
+    """rollout=vllm: an in-process engine beside the trainer, weights pushed after every step."""
+    out = tmp_path / "vllm"
+    args = [*SMALL, "stage.max_steps=3", "rollout=vllm", "rollout.enforce_eager=true", "rollout.max_model_len=2048",
+            "condition=text", "stage.eval.untrained=false", f"hydra.run.dir={out}"]
+    done = run_cli(args, tmp_path)
+    output = done.communicate(timeout=600)[0]
+    assert done.returncode == 0, output[-4000:]
+    steps = step_metrics(out)
+    assert sorted(steps) == [0, 1, 2]
+    assert steps[2]["train/kl"] > 0.0  # the policy moved away from its reference
+    assert "eval/reward_after" in json.loads((out / "metrics.json").read_text())
