@@ -267,7 +267,6 @@ class RolloutConfig:
 @dataclass
 class HFRolloutConfig(RolloutConfig):
     _target_: str = "reade.rl.rollout.hf.HFRollout"
-    record_logprobs: bool = True
 
 
 @dataclass

@@ -15,7 +15,7 @@ from reade.rl.rollout.hf import HFRollout
 
 
 class PromptSeededRollout(HFRollout):
-    def generate(self, model, processor, prompts):
+    def generate(self, model, processor, prompts, *, logprobs=False):
         ids, attention = prompts["input_ids"], prompts["attention_mask"]  # [N, P]
         starts = [0] + [i for i in range(1, len(ids)) if not torch.equal(ids[i], ids[i - 1])] + [len(ids)]
         groups = []
@@ -24,7 +24,7 @@ class PromptSeededRollout(HFRollout):
             group = {"input_ids": ids[first:end][:, keep], "attention_mask": attention[first:end][:, keep]}
             real = group["input_ids"][0][group["attention_mask"][0] == 1]
             torch.manual_seed(int((real * torch.arange(1, len(real) + 1)).sum()) % 2**31)
-            groups.append(super().generate(model, processor, group))
+            groups.append(super().generate(model, processor, group, logprobs=True))
         width = max(g.completion_ids.shape[1] for g in groups)
         return Rollouts(
             completion_ids=torch.cat([pad(g.completion_ids, (0, width - g.completion_ids.shape[1]), value=processor.pad_token_id) for g in groups]),

@@ -248,7 +248,7 @@ class GRPOModule(L.LightningModule):
         prompts = PromptBatch(instructions, conditions, {k: v.to(self.device) for k, v in encoded.items()})
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self._batch_seed())
-            rollouts = self.rollout.generate(self.model, self.processor, prompts.encoded)
+            rollouts = self.rollout.generate(self.model, self.processor, prompts.encoded, logprobs=self.num_iterations > 1)
         timings["generation"] = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from reade.models.backbone import load_backbone
 from reade.train import train
@@ -89,6 +90,18 @@ def test_metrics_logs_and_checkpoint(finished_run):
     assert len(samples) == 4 and all("content" in row for row in samples)
     model, _ = load_backbone(out / "checkpoint")
     assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_inner_iterations_take_one_optimizer_step_each(tmp_path):
+    """μ = 2: two optimizer steps per generation batch, against the log-probs recorded while sampling."""
+    out = tmp_path / "mu2"
+    train(compose_train([*SMALL, "stage.num_iterations=2", "stage.max_steps=4", "stage.eval.untrained=false",
+                         f"paths.root_dir={tmp_path}"], out))
+    steps = step_metrics(out)
+    assert sorted(steps) == [0, 1]  # two generation batches ...
+    checkpoint = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 4 and checkpoint["grpo"]["batches_done"] == 2  # ... made four optimizer steps
+    assert all(steps[s]["train/grad_norm"] > 0 for s in steps)
 
 
 def test_resuming_a_killed_run_continues_the_same_trajectory(tmp_path, finished_run):

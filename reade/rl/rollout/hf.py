@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from reade.rl.rollout.base import Rollouts, RolloutEngine, SamplingSettings, completion_mask
+from reade.rl.rollout.base import Rollouts, RolloutEngine, completion_mask
 
 
 class SampledLogprobRecorder(LogitsProcessor):
@@ -49,15 +49,11 @@ class SampledLogprobRecorder(LogitsProcessor):
 class HFRollout(RolloutEngine):
     name = "hf"
 
-    def __init__(self, sampling: SamplingSettings, record_logprobs: bool = True):
-        super().__init__(sampling)
-        self.record_logprobs = record_logprobs
-
     @torch.no_grad()
-    def generate(self, model: torch.nn.Module, processor, prompts: dict[str, torch.Tensor]) -> Rollouts:
+    def generate(self, model: torch.nn.Module, processor, prompts: dict[str, torch.Tensor], *, logprobs: bool = False) -> Rollouts:
         s = self.sampling
         prompt_length = prompts["input_ids"].shape[1]
-        recorder = SampledLogprobRecorder(s.temperature, prompt_length) if self.record_logprobs else None
+        recorder = SampledLogprobRecorder(s.temperature, prompt_length) if logprobs else None
         was_training = model.training
         model.eval()  # no dropout (LoRA's included) while sampling
         try:

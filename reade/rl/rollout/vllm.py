@@ -197,7 +197,8 @@ class VLLMRollout(RolloutEngine):
         self._owns_process_group = False
         self._requests = 0
 
-    def generate(self, model: torch.nn.Module, processor, prompts: dict[str, torch.Tensor]) -> Rollouts:
+    def generate(self, model: torch.nn.Module, processor, prompts: dict[str, torch.Tensor], *, logprobs: bool = False) -> Rollouts:
+        """vLLM reports the sampled tokens' log-probs at no extra cost, so they come back whatever `logprobs` says."""
         media = sorted(set(prompts) - PROMPT_KEYS)
         if media:
             raise ValueError(TEXT_ONLY.format(keys=media))

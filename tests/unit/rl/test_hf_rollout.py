@@ -30,7 +30,8 @@ def test_recorded_logprobs_equal_a_forward_pass(policy, temperature):
     model, processor = policy
     prompts = processor([p for p in PROMPTS for _ in range(2)], [[]] * 6)
     torch.manual_seed(0)
-    rollouts = HFRollout(SamplingSettings(max_new_tokens=24, temperature=temperature)).generate(model, processor, prompts)
+    engine = HFRollout(SamplingSettings(max_new_tokens=24, temperature=temperature))
+    rollouts = engine.generate(model, processor, prompts, logprobs=True)
     inputs = {
         "input_ids": torch.cat([prompts["input_ids"], rollouts.completion_ids], 1),
         "attention_mask": torch.cat([prompts["attention_mask"], rollouts.completion_mask], 1),
@@ -51,6 +52,7 @@ def test_short_budget_truncates_and_padding_follows_the_mask(policy):
     assert rollouts.truncated.all()  # a random model does not stop within 3 tokens
     assert (rollouts.completion_ids[rollouts.completion_mask == 0] == processor.pad_token_id).all()
     assert len(rollouts.texts) == 3
+    assert rollouts.sampling_logp is None  # not asked for: nothing recorded
 
 
 def test_special_tokens_are_never_sampled(policy):
