@@ -265,7 +265,7 @@ class GRPOModule(L.LightningModule):
         timings["update"] = time.perf_counter() - started
 
         self.batches_done += 1
-        self._log_step(rewards, scores, advantages, rollouts, update, timings)
+        self._log_step(scores, rollouts, update, timings)
         self._log_completions(rows, rollouts, scores, advantages)
 
     def _update(self, prompts: PromptBatch, rollouts: Rollouts, mask: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
@@ -377,21 +377,26 @@ class GRPOModule(L.LightningModule):
 
     # ---- logging ---------------------------------------------------------------------------------
 
-    def _log_step(self, rewards, scores: list[RewardScore], advantages, rollouts: Rollouts, update, timings) -> None:
-        """TRL's GRPO metrics, and every reward component (NaN verdicts left out and counted)."""
+    def _log_step(self, scores: list[RewardScore], rollouts: Rollouts, update, timings) -> None:
+        """TRL's GRPO metrics, and every reward component (NaN verdicts left out and counted).
+        One all_gather of one stacked tensor: the step's statistics cover every rank."""
+        columns = [[getattr(score, name) for name in SCORE_FIELDS] for score in scores]
+        local = torch.cat([
+            torch.tensor(columns, dtype=torch.float64, device=self.device),  # [N, F]
+            rollouts.lengths.to(self.device, torch.float64)[:, None],  # [N, 1]
+            rollouts.truncated.to(self.device, torch.float64)[:, None],  # [N, 1]
+        ], dim=1)
+        gathered = self.all_gather(local).reshape(-1, local.shape[1])  # [world * N, F + 2]
         metrics: dict[str, float] = {}
-        for name in SCORE_FIELDS:
-            values = torch.tensor([getattr(s, name) for s in scores], dtype=torch.float64)
-            values = self.all_gather(values).reshape(-1)
-            kept = values[~values.isnan()]
+        for j, name in enumerate(SCORE_FIELDS):
+            kept = gathered[:, j][~gathered[:, j].isnan()]
             metrics[f"train/{name}_mean"] = float(kept.mean()) if kept.numel() else float("nan")
             metrics[f"train/{name}_std"] = float(kept.std()) if kept.numel() > 1 else float("nan")
-        all_rewards = self.all_gather(rewards).reshape(-1)
-        metrics["train/reward_nan_frac"] = float(all_rewards.isnan().float().mean())
-        stds = group_reward_std(all_rewards, self.group_size)
+        rewards = gathered[:, SCORE_FIELDS.index("reward")]
+        metrics["train/reward_nan_frac"] = float(rewards.isnan().float().mean())
+        stds = group_reward_std(rewards, self.group_size)
         metrics["train/frac_reward_zero_std"] = float(torch.isclose(stds, torch.zeros_like(stds)).float().mean())
-        lengths = self.all_gather(rollouts.lengths.to(self.device).float()).reshape(-1)
-        truncated = self.all_gather(rollouts.truncated.to(self.device).float()).reshape(-1)
+        lengths, truncated = gathered[:, -2], gathered[:, -1]
         metrics["completions/mean_length"] = float(lengths.mean())
         metrics["completions/min_length"] = float(lengths.min())
         metrics["completions/max_length"] = float(lengths.max())
