@@ -28,9 +28,9 @@ from peft import PeftModel
 from torch.utils.data import DataLoader
 
 from reade.data.collate import read_payloads
-from reade.data.jsonl import REQUIRED_FIELDS, load_split, report_summary
 from reade.data.prompt_stream import PromptStream
 from reade.errors import DataError
+from reade.lit.splits import SplitsDataModule
 from reade.rewards.assigner import RewardAssigner
 from reade.rewards.content import RewardScore, RewardWeights
 from reade.rewards.judges.base import Judge
@@ -70,36 +70,19 @@ def mask_length(mask: torch.Tensor) -> int:
     return int(mask.sum(-1).max()) if mask.numel() else 0
 
 
-class GRPODataModule(L.LightningDataModule):
+class GRPODataModule(SplitsDataModule):
     """Training prompts as an endless seeded stream (`PromptStream`), test prompts in plain batches."""
+
+    consumer = "grpo"
 
     def __init__(self, *, train_file: str, test_file: str | None, kinds: list[str], on_error: str, prompts_per_step: int,
                  eval_batch_size: int, eval_limit: int, seed: int, num_workers: int = 0):
-        super().__init__()
-        self.files = {"train": train_file, "test": test_file}
-        self.kinds = list(kinds)
-        self.on_error = on_error
+        super().__init__({"train": train_file, "test": test_file}, kinds, on_error)
         self.prompts_per_step = prompts_per_step
         self.eval_batch_size = eval_batch_size
         self.eval_limit = eval_limit
         self.seed = seed
         self.num_workers = num_workers
-        self.splits: dict[str, Any] = {}
-        self.reports: dict[str, Any] = {}
-
-    def load(self) -> None:
-        for split, path in self.files.items():
-            if path is None or split in self.splits:
-                continue
-            self.splits[split], self.reports[split] = load_split(
-                Path(path), kinds=self.kinds, on_error=self.on_error, require=REQUIRED_FIELDS["grpo"]
-            )
-
-    def setup(self, stage: str | None = None) -> None:
-        self.load()
-
-    def data_summary(self) -> dict[str, float]:
-        return report_summary(self.reports)
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer

@@ -17,47 +17,28 @@ import torch
 from torch.utils.data import DataLoader
 
 from reade.data.collate import InterpreterCollator
-from reade.data.jsonl import REQUIRED_FIELDS, load_split, report_summary
+from reade.lit.splits import SplitsDataModule
 from reade.schema import parse_output
 
 log = logging.getLogger(__name__)
 
 
-class SFTDataModule(L.LightningDataModule):
-    """Loads and checks every split in `load()`, before the backbone loads and the Trainer starts,
-    so a broken dataset stops the job with one message per problem instead of a traceback from
-    inside Lightning. The processor comes from the backbone and is attached after loading."""
+class SFTDataModule(SplitsDataModule):
+    """Train/val/test splits of SFT samples; the processor comes from the backbone and is attached after loading."""
+
+    consumer = "sft"
 
     def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None, kinds: list[str],
                  on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int, instruction_dropout: float,
                  max_length: int, num_workers: int = 0):
-        super().__init__()
+        super().__init__({"train": train_file, "val": val_file, "test": test_file}, kinds, on_error)
         self.processor = processor
-        self.files = {"train": train_file, "val": val_file, "test": test_file}
-        self.kinds = list(kinds)
-        self.on_error = on_error
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.eval_limit = eval_limit
         self.instruction_dropout = instruction_dropout
         self.max_length = max_length
         self.num_workers = num_workers
-        self.splits: dict[str, Any] = {}
-        self.reports: dict[str, Any] = {}
-
-    def load(self) -> None:
-        for split, path in self.files.items():
-            if path is None or split in self.splits:
-                continue
-            self.splits[split], self.reports[split] = load_split(
-                Path(path), kinds=self.kinds, on_error=self.on_error, require=REQUIRED_FIELDS["sft"]
-            )
-
-    def setup(self, stage: str | None = None) -> None:
-        self.load()
-
-    def data_summary(self) -> dict[str, float]:
-        return report_summary(self.reports)
 
     def _loader(self, split: str, *, train: bool) -> DataLoader:
         if self.processor is None:

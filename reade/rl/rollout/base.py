@@ -64,7 +64,6 @@ class RolloutEngine(ABC):
     @abstractmethod
     def generate(self, model: torch.nn.Module, processor, prompts: dict[str, torch.Tensor], *, logprobs: bool = False) -> Rollouts:
         """`logprobs`: also return `sampling_logp` (the GRPO loop asks only when μ > 1 needs π_old)."""
-        raise NotImplementedError
 
     def push_weights(self, model: torch.nn.Module) -> None:
         """Called after every optimizer step: an engine that holds its own copy of the weights updates it."""

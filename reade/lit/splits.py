@@ -1,0 +1,40 @@
+"""What every stage's DataModule shares: its JSONL splits, loaded and checked before anything else runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+from reade.data.jsonl import REQUIRED_FIELDS, load_split, report_summary
+
+
+class SplitsDataModule(L.LightningDataModule):
+    """Loads and checks every split in `load()`, before the backbone loads and the Trainer starts,
+    so a broken dataset stops the job with one message per problem instead of a traceback from
+    inside Lightning. `consumer` names the fields a row must have (`REQUIRED_FIELDS`)."""
+
+    consumer: str
+
+    def __init__(self, files: dict[str, str | None], kinds: list[str], on_error: str):
+        super().__init__()
+        self.files = files
+        self.kinds = list(kinds)
+        self.on_error = on_error
+        self.splits: dict[str, Any] = {}
+        self.reports: dict[str, Any] = {}
+
+    def load(self) -> None:
+        for split, path in self.files.items():
+            if path is None or split in self.splits:
+                continue
+            self.splits[split], self.reports[split] = load_split(
+                Path(path), kinds=self.kinds, on_error=self.on_error, require=REQUIRED_FIELDS[self.consumer]
+            )
+
+    def setup(self, stage: str | None = None) -> None:
+        self.load()
+
+    def data_summary(self) -> dict[str, float]:
+        return report_summary(self.reports)
