@@ -40,8 +40,34 @@ class LoraConfig:
 
 
 @dataclass
+class CameraEncoderNode:
+    """A new camera encoder (reade.models.camera_encoder.CameraEncoderConfig; its `out_hidden_size` is
+    the backbone's width) and the maps it reads: at most `max_frames` frames rendered at
+    `height` x `width` pixels (reade.models.camera_input). Defaults are the paper's ViT (D.3) on
+    CameraCtrl-sized clips: 16 frames at 256 x 384, 48 camera tokens a trajectory."""
+
+    in_channels: int = 96
+    patch_size: int = 16
+    temporal_patch_size: int = 2
+    merge_size: int = 2
+    hidden_size: int = 1280
+    depth: int = 8
+    num_heads: int = 8
+    mlp_ratio: float = 4.0
+    norm_eps: float = 1e-6
+    max_frames: int = 16
+    height: int = 256
+    width: int = 384
+
+
+@dataclass
 class BackboneConfig:
-    """`tiny` set: build the embedded model offline; otherwise load `name_or_path` (hub id or folder)."""
+    """`tiny` set: build the embedded model offline; otherwise load `name_or_path` (hub id or folder).
+
+    `camera_encoder`: a freshly initialised camera encoder to add when the folder has none; it is
+    the stage's `camera_encoder` (stage=camera_pretrain sets one) unless set here. A folder that
+    holds a trained encoder always loads its own.
+    """
 
     name: str = MISSING
     kind: str = "omni_thinker"
@@ -51,12 +77,18 @@ class BackboneConfig:
     dtype: str = "float32"
     attn_implementation: Optional[str] = None
     lora: LoraConfig = field(default_factory=LoraConfig)
+    camera_encoder: Any = "${oc.select:stage.camera_encoder,null}"
 
 
 @dataclass
 class ConditionConfig:
+    """Which condition kinds reach the interpreter (the others are dropped and counted at load).
+    `encoder_stage` names the stage that must run before SFT for these kinds: camera trajectories are
+    read by a camera encoder that `stage=camera_pretrain` trains (DESIGN.md section 1)."""
+
     name: str = MISSING
     kinds: list[str] = field(default_factory=list)
+    encoder_stage: Optional[str] = None
 
 
 @dataclass
@@ -135,6 +167,10 @@ class SFTStageConfig:
     """The recipe lives in the scalars; `module`/`datamodule` are the `_target_` nodes built from it."""
 
     name: str = "sft"
+    # The stage whose finished run gives the starting weights (reade.utils.upstream): camera_pretrain
+    # when the conditions include camera trajectories; `init_checkpoint` names a folder instead.
+    upstream: Optional[str] = "${condition.encoder_stage}"  # type: ignore[assignment]
+    init_checkpoint: Optional[str] = None
     batch_size: int = 6
     accumulate_grad_batches: int = 2
     max_steps: int = -1
@@ -148,6 +184,82 @@ class SFTStageConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     module: SFTModuleConfig = field(default_factory=SFTModuleConfig)
     datamodule: SFTDataModuleConfig = field(default_factory=SFTDataModuleConfig)
+
+
+@dataclass
+class CameraSynthesizeConfig:
+    """Synthetic camera-to-text data (reade.data.camera_captions), written on first use."""
+
+    n_train: int = 4096
+    n_val: int = 64
+    n_test: int = 256
+    seed: int = 0
+    combined_fraction: float = 0.4
+    kinds: list[str] = field(default_factory=lambda: ["orbit", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "zoom"])
+    speeds: list[str] = field(default_factory=lambda: ["slow", "moderate", "fast"])
+
+
+@dataclass
+class CameraDataConfig:
+    """Camera-to-text JSONL splits: rows with one camera condition each, labelled by the describer.
+    With `synthesize` set, the splits are generated into `train_file`'s folder on first use."""
+
+    train_file: str = MISSING
+    val_file: Optional[str] = None
+    test_file: Optional[str] = None
+    synthesize: Optional[CameraSynthesizeConfig] = field(default_factory=CameraSynthesizeConfig)
+
+
+@dataclass
+class CameraPretrainModuleConfig:
+    _target_: str = "reade.lit.camera_pretrain.CameraPretrainModule"
+    optimizer: Any = "${stage.optimizer}"
+    scheduler: Any = "${stage.scheduler}"
+    max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
+    train_backbone: bool = "${stage.train_backbone}"  # type: ignore[assignment]
+    samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
+
+
+@dataclass
+class CameraPretrainDataModuleConfig:
+    _target_: str = "reade.lit.camera_pretrain.CameraPretrainDataModule"
+    train_file: str = "${stage.data.train_file}"
+    val_file: Optional[str] = "${stage.data.val_file}"
+    test_file: Optional[str] = "${stage.data.test_file}"
+    synthesize: Any = "${stage.data.synthesize}"
+    on_error: str = "${data.on_error}"
+    batch_size: int = "${stage.batch_size}"  # type: ignore[assignment]
+    eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]
+    eval_limit: int = "${stage.eval.limit}"  # type: ignore[assignment]
+    max_length: int = "${data.max_length}"  # type: ignore[assignment]
+    num_workers: int = "${data.num_workers}"  # type: ignore[assignment]
+
+
+@dataclass
+class CameraPretrainStageConfig:
+    """Camera encoder pretraining (DESIGN.md section 1): camera-to-text on trajectories labelled by
+    the describer, the backbone frozen, the camera encoder (ViT + projector) trained. Its data is its
+    own (`stage.data`): the `data` group feeds the SFT and GRPO stages. `upstream` / `init_checkpoint`
+    name the frozen backbone's weights as for GRPO (reade.utils.upstream); none: the backbone itself."""
+
+    name: str = "camera_pretrain"
+    upstream: Optional[str] = None
+    init_checkpoint: Optional[str] = None
+    train_backbone: bool = False  # True trains the thinker too (the tiny profile: its thinker is no pretrained LM)
+    batch_size: int = 32
+    accumulate_grad_batches: int = 1
+    max_steps: int = -1
+    max_epochs: int = 3
+    val_check_interval: Optional[float] = None
+    gradient_clip_val: float = 1.0
+    log_every_n_steps: int = 10
+    camera_encoder: CameraEncoderNode = field(default_factory=CameraEncoderNode)
+    data: CameraDataConfig = field(default_factory=CameraDataConfig)
+    optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=1e-4))
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    eval: EvalConfig = field(default_factory=lambda: EvalConfig(limit=256, batch_size=32, max_new_tokens=32))
+    module: CameraPretrainModuleConfig = field(default_factory=CameraPretrainModuleConfig)
+    datamodule: CameraPretrainDataModuleConfig = field(default_factory=CameraPretrainDataModuleConfig)
 
 
 @dataclass
@@ -458,6 +570,7 @@ def register() -> None:
         ("data", "base_data", DataConfig),
         ("stage", "base_sft", SFTStageConfig),
         ("stage", "base_grpo", GRPOStageConfig),
+        ("stage", "base_camera_pretrain", CameraPretrainStageConfig),
         ("rollout", "base_hf", HFRolloutConfig),
         ("rollout", "base_vllm", VLLMRolloutConfig),
         ("trainer", "base_trainer", TrainerConfig),

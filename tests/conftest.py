@@ -48,3 +48,22 @@ def synthetic_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synthetic")
     synthesize(out, n_train=24, n_val=4, n_test=4, seed=0)
     return out
+
+
+@pytest.fixture(scope="session")
+def camera_backbone(tmp_path_factory) -> Path:
+    """The tiny thinker with an untrained camera encoder of the tiny profile's sizes, saved as one
+    checkpoint folder (what stage=camera_pretrain exports, without its minutes of training): SFT and
+    GRPO runs with camera conditions start here (`stage.init_checkpoint`)."""
+    from omegaconf import OmegaConf
+
+    from reade.models.backbone import load_backbone, save_checkpoint
+    from reade.models.from_config import backbone_path
+
+    root = tmp_path_factory.mktemp("camera-backbone")
+    cfg = compose_train(["stage=camera_pretrain", f"paths.root_dir={root}"], root / "out")
+    model, processor = load_backbone(
+        backbone_path(cfg.backbone, cfg.paths.cache_dir),
+        camera_encoder=OmegaConf.to_container(cfg.stage.camera_encoder, resolve=True),
+    )
+    return save_checkpoint(model, processor, root / "checkpoint")

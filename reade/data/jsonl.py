@@ -28,6 +28,7 @@ REQUIRED_FIELDS = {
     "inference": (),
     "sft": ("think", "caption"),
     "grpo": ("key_elements",),
+    "camera_pretrain": (),  # the target is the describer's caption of the row's trajectory
 }
 
 

@@ -29,7 +29,6 @@ import argparse
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
@@ -39,10 +38,9 @@ from reade.data.synthetic.motion import depth_sequence, pose_sequence
 from reade.data.synthetic.plan import SPLITS, Plan, plan_sample
 from reade.data.synthetic.sound import ambience_audio
 from reade.data.synthetic.trajectory import camera_trajectory
-from reade.utils.io import staged_folder
+from reade.utils.io import write_dataset_once
 
 GENERATOR_VERSION = 1
-MANIFEST_NAME = "manifest.json"
 PROGRESS_THRESHOLD = 100
 
 
@@ -72,16 +70,10 @@ def synthesize(
         "args": {"n_train": n_train, "n_val": n_val, "n_test": n_test, "seed": seed,
                  "image_size": image_size, "frames": frames, "audio_seconds": audio_seconds},
     }
-    paths = {split: out_dir / f"{split}.jsonl" for split in SPLITS}
-    if _manifest_matches(out_dir, manifest):
-        return paths
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MANIFEST_NAME).exists():
-        raise FileExistsError(f"{out_dir}: exists, is not empty and has no {MANIFEST_NAME}; refusing to replace it")
-    # A stale dataset (other arguments) is replaced; one a concurrent writer published meanwhile is kept.
-    with staged_folder(out_dir, replace=out_dir.exists()) as staging:
-        _write_dataset(staging, counts, seed, image_size, frames, audio_seconds)
-        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return paths
+    write_dataset_once(
+        out_dir, manifest, lambda staging: _write_dataset(staging, counts, seed, image_size, frames, audio_seconds)
+    )
+    return {split: out_dir / f"{split}.jsonl" for split in SPLITS}
 
 
 def training_texts(n: int, seed: int = 0) -> Iterator[str]:
@@ -124,13 +116,6 @@ def _write_conditions(plan: Plan, root: Path, image_size: int, frames: int, audi
             write_camera(path, camera_trajectory(source.camera, frames))
         else:
             write_audio(path, ambience_audio(source.ambience, audio_seconds, rng))
-
-
-def _manifest_matches(out_dir: Path, manifest: dict[str, Any]) -> bool:
-    try:
-        return json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8")) == manifest
-    except (OSError, json.JSONDecodeError):
-        return False
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import lightning as L
+from lightning.fabric.utilities.apply_func import move_data_to_device
 import numpy as np
 import torch
 from peft import PeftModel
@@ -228,7 +229,7 @@ class GRPOModule(L.LightningModule):
         conditions = [payloads for payloads in conditions for _ in range(G)]
         key_elements = [elements for elements in key_elements for _ in range(G)]
         encoded = self._encode(rows, instructions, conditions, repeat=G)
-        prompts = PromptBatch(instructions, conditions, {k: v.to(self.device) for k, v in encoded.items()})
+        prompts = PromptBatch(instructions, conditions, move_data_to_device(encoded, self.device))
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self._batch_seed())
             rollouts = self.rollout.generate(self.model, self.processor, prompts.encoded, logprobs=self.num_iterations > 1)
@@ -318,7 +319,7 @@ class GRPOModule(L.LightningModule):
         because media tensors concatenate patches, not rows."""
         if prompts.has_media:
             batch = self.processor(prompts.instructions[rows.start:rows.stop], prompts.conditions[rows.start:rows.stop])
-            return {k: v.to(self.device) for k, v in batch.items()}
+            return move_data_to_device(batch, self.device)
         ids = prompts.encoded["input_ids"][rows.start:rows.stop]  # [b, P]
         attention = prompts.encoded["attention_mask"][rows.start:rows.stop]  # [b, P]
         keep = attention.any(0)  # columns that are padding in every row of the slice go
@@ -423,7 +424,7 @@ class GRPOModule(L.LightningModule):
     @torch.no_grad()
     def test_step(self, rows: list[dict[str, Any]], batch_idx: int) -> None:
         instructions, conditions, key_elements = self._prompt_inputs(rows)
-        batch = {k: v.to(self.device) for k, v in self._encode(rows, instructions, conditions).items()}
+        batch = move_data_to_device(self._encode(rows, instructions, conditions), self.device)
         prompt_length = batch["input_ids"].shape[1]
         generated = self.model.generate(
             **batch, max_new_tokens=self.eval_max_new_tokens, do_sample=False,

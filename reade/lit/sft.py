@@ -43,22 +43,27 @@ class SFTDataModule(SplitsDataModule):
     def _loader(self, split: str, *, train: bool) -> DataLoader:
         if self.processor is None:
             raise RuntimeError("SFTDataModule.processor is unset: attach the backbone's processor before training")
-        dataset = self.splits[split]
-        if not train and split == "test" and self.eval_limit > 0:
-            dataset = dataset.select(range(min(self.eval_limit, len(dataset))))
-        collator = InterpreterCollator(
-            self.processor,
-            with_targets=split != "test",
-            instruction_dropout=self.instruction_dropout if train else 0.0,
-            max_length=self.max_length,
-        )
+        dataset = self.test_rows() if split == "test" else self.splits[split]
         return DataLoader(
             dataset,
             batch_size=self.batch_size if train else self.eval_batch_size,
             shuffle=train,
-            collate_fn=collator,
+            collate_fn=self.collator(with_targets=split != "test", train=train),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+        )
+
+    def test_rows(self):
+        """The held-out rows the test loop decodes: the test split, cut to `eval_limit` when that is > 0."""
+        dataset = self.splits["test"]
+        return dataset.select(range(min(self.eval_limit, len(dataset)))) if self.eval_limit > 0 else dataset
+
+    def collator(self, *, with_targets: bool, train: bool) -> InterpreterCollator:
+        return InterpreterCollator(
+            self.processor,
+            with_targets=with_targets,
+            instruction_dropout=self.instruction_dropout if train else 0.0,
+            max_length=self.max_length,
         )
 
     def train_dataloader(self) -> DataLoader:

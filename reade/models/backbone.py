@@ -6,6 +6,10 @@ Qwen2.5-Omni folder or hub id (config.json of model_type `qwen2_5_omni`, weights
 strips the `thinker.` prefix through its built-in checkpoint conversion mapping, and never
 materialises the talker and token2wav tensors (they are reported as unexpected and skipped), so a
 7B Omni folder costs the thinker's memory only. A thinker folder we saved loads the same way.
+
+A folder that also holds a camera encoder (`camera_encoder.safetensors` / `.json`, written by
+`save_checkpoint` for an `InterpreterModel`) loads as the interpreter wrapper, thinker + encoder;
+`camera_encoder=` adds a freshly initialised encoder to a backbone that has none (stage=camera_pretrain).
 """
 
 from __future__ import annotations
@@ -16,15 +20,22 @@ from typing import Any
 import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, PreTrainedModel, Qwen2_5OmniThinkerForConditionalGeneration
+from transformers.utils import cached_file
 
+from reade.models.camera_encoder import WEIGHTS_FILE as CAMERA_WEIGHTS_FILE
+from reade.models.camera_encoder import CameraEncoder, CameraEncoderConfig
+from reade.models.camera_input import CameraInputSettings
+from reade.models.interpreter import InterpreterModel
 from reade.models.lora import apply_lora, merged_state_dict
-from reade.models.processing import InterpreterProcessor
+from reade.models.processing import CameraSupport, InterpreterProcessor
 from reade.utils.io import staged_folder
 
 KINDS = ("omni_thinker", "causal_lm")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OMNI_LANGUAGE_MODEL = "model.language_model"
 RUN_CONFIG_FILE = "reade_config.yaml"
+# Keys of a `camera_encoder` node that size the encoder's input rather than the encoder itself.
+CAMERA_INPUT_KEYS = ("max_frames", "height", "width")
 
 
 def load_backbone(
@@ -33,11 +44,18 @@ def load_backbone(
     dtype: str = "float32",
     lora: dict[str, Any] | None = None,
     attn_implementation: str | None = None,
-) -> tuple[PreTrainedModel, InterpreterProcessor]:
+    camera_encoder: dict[str, Any] | None = None,
+) -> tuple[PreTrainedModel | InterpreterModel, InterpreterProcessor]:
     """(model, processor) for a hub id or folder.
 
     `lora` is the `backbone.lora` node (enabled, r, alpha, dropout, target_modules); None or
-    `enabled: false` for full fine-tuning.
+    `enabled: false` for full fine-tuning. LoRA wraps the thinker only; a camera encoder always
+    trains in full.
+
+    The model is an `InterpreterModel` when the folder holds a camera encoder, or when
+    `camera_encoder` (the encoder's sizes less `out_hidden_size`, which is the backbone's width,
+    plus `max_frames`/`height`/`width` of its input maps) asks for a new one; the folder's own
+    encoder wins over `camera_encoder`.
     """
     if kind not in KINDS:
         raise ValueError(f"backbone kind {kind!r} is not one of {list(KINDS)}")
@@ -52,6 +70,8 @@ def load_backbone(
         processor = InterpreterProcessor.from_pretrained(name_or_path)
         _align_placeholders(model, processor, name_or_path)
     else:
+        if camera_encoder is not None:
+            raise ValueError(f"{name_or_path}: a camera encoder needs an omni_thinker backbone, not a text-only one")
         model = AutoModelForCausalLM.from_pretrained(name_or_path, **options)
         processor = InterpreterProcessor.from_pretrained(name_or_path, text_only=True)
     # Targets end with <|im_end|>; generation must stop there, pad with <|endoftext|> and never sample
@@ -59,27 +79,69 @@ def load_backbone(
     # one is made for the talker).
     model.generation_config.eos_token_id = processor.eos_token_id
     model.generation_config.pad_token_id = processor.pad_token_id
+    encoder = None
+    if kind == "omni_thinker":
+        encoder, processor = _camera_encoder(name_or_path, model, processor, camera_encoder, DTYPES[dtype])
     model.generation_config.suppress_tokens = processor.suppressed_ids
     if lora is not None:
         model = apply_lora(model, dict(lora), OMNI_LANGUAGE_MODEL if kind == "omni_thinker" else None)
+    if encoder is not None:
+        model = InterpreterModel(model, encoder, processor.camera_pad_id)
     return model, processor
 
 
+def _camera_encoder(
+    name_or_path: str, thinker: PreTrainedModel, processor: InterpreterProcessor, sizes: dict[str, Any] | None,
+    dtype: torch.dtype,
+) -> tuple[CameraEncoder | None, InterpreterProcessor]:
+    """The folder's camera encoder, a new one of `sizes`, or None; with the processor that matches it."""
+    if processor.camera is not None:
+        weights = cached_file(name_or_path, CAMERA_WEIGHTS_FILE, _raise_exceptions_for_missing_entries=False)
+        if weights is None:
+            raise FileNotFoundError(f"{name_or_path} has camera encoder settings but no {CAMERA_WEIGHTS_FILE}")
+        encoder = CameraEncoder.from_pretrained(Path(weights).parent)
+        if encoder.config != processor.camera.encoder:
+            raise ValueError(f"{name_or_path}: camera_encoder.json and the processor's camera settings disagree")
+    elif sizes is not None:
+        sizes = dict(sizes)
+        unknown = set(sizes) - set(CAMERA_INPUT_KEYS) - set(CameraEncoderConfig.__dataclass_fields__)
+        if unknown or "out_hidden_size" in sizes:
+            raise ValueError(f"camera_encoder: unknown keys {sorted(unknown | ({'out_hidden_size'} & set(sizes)))} "
+                             "(out_hidden_size is the backbone's width)")
+        inputs = CameraInputSettings(**{k: sizes.pop(k) for k in CAMERA_INPUT_KEYS if k in sizes})
+        config = CameraEncoderConfig(**sizes, out_hidden_size=thinker.get_input_embeddings().embedding_dim)
+        processor = processor.with_camera(CameraSupport(config, inputs))
+        encoder = CameraEncoder(config)
+    else:
+        return None, processor
+    vocab = thinker.get_input_embeddings().num_embeddings
+    if len(processor.tokenizer) > vocab:
+        raise ValueError(
+            f"{name_or_path}: the camera tokens take the tokenizer to {len(processor.tokenizer)} tokens, "
+            f"beyond the {vocab} embedding rows"
+        )
+    return encoder.to(device=thinker.device, dtype=dtype), processor
+
+
 def save_checkpoint(
-    model: PreTrainedModel, processor: InterpreterProcessor, out_dir: str | Path, config: str | None = None
+    model: PreTrainedModel | InterpreterModel, processor: InterpreterProcessor, out_dir: str | Path, config: str | None = None
 ) -> Path:
     """An HF folder `load_backbone` reads back: LoRA merged into plain weights, processor alongside,
-    and the run's resolved config (YAML text) as `reade_config.yaml` when given.
+    the camera encoder (`camera_encoder.safetensors` / `.json`) when the model has one, and the run's
+    resolved config (YAML text) as `reade_config.yaml` when given.
 
     Written to a sibling folder and swapped in by rename, so `out_dir` is either the old complete
     checkpoint or the new complete one, never a mix; the training model (adapters included) is unchanged.
     """
     out_dir = Path(out_dir)
+    thinker = model.thinker if isinstance(model, InterpreterModel) else model
     with staged_folder(out_dir, replace=True) as staging:
-        if isinstance(model, PeftModel):
-            model.get_base_model().save_pretrained(staging, state_dict=merged_state_dict(model))
+        if isinstance(thinker, PeftModel):
+            thinker.get_base_model().save_pretrained(staging, state_dict=merged_state_dict(thinker))
         else:
-            model.save_pretrained(staging)
+            thinker.save_pretrained(staging)
+        if isinstance(model, InterpreterModel):
+            model.camera_encoder.save_pretrained(staging)
         processor.save_pretrained(staging)
         if config is not None:
             (staging / RUN_CONFIG_FILE).write_text(config)

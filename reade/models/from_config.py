@@ -24,15 +24,26 @@ def backbone_path(cfg: DictConfig, cache_dir: str) -> str:
 
 def backbone_from_config(cfg: DictConfig, cache_dir: str, condition_kinds: list[str], init_checkpoint: str | None = None):
     """The backbone's model and processor; `init_checkpoint` (a folder a stage starts from) replaces
-    where the weights come from, while kind, dtype, LoRA and attention settings still apply."""
+    where the weights come from, while kind, dtype, LoRA and attention settings still apply.
+    `cfg.camera_encoder` (the stage's, for stage=camera_pretrain) adds a new camera encoder to a
+    backbone folder that has none."""
     if cfg.kind == "causal_lm" and condition_kinds:
         raise ConfigError(
             f"backbone {cfg.name} is text-only but condition.kinds={list(condition_kinds)}: use condition=text"
         )
-    return load_backbone(
-        init_checkpoint or backbone_path(cfg, cache_dir),
+    source = init_checkpoint or backbone_path(cfg, cache_dir)
+    model, processor = load_backbone(
+        source,
         kind=cfg.kind,
         dtype=cfg.dtype,
         lora=OmegaConf.to_container(cfg.lora),
         attn_implementation=cfg.attn_implementation,
+        camera_encoder=OmegaConf.to_container(cfg.camera_encoder, resolve=True) if cfg.get("camera_encoder") else None,
     )
+    if "camera" in condition_kinds and processor.camera is None:
+        raise ConfigError(
+            f"condition.kinds includes camera but {source} has no camera encoder: start from a stage=camera_pretrain "
+            "run (stage.upstream=camera_pretrain) or a folder that holds camera_encoder.safetensors "
+            "(stage.init_checkpoint=...), or leave camera out (condition=identity|depth|pose|audio|text)"
+        )
+    return model, processor

@@ -4,11 +4,14 @@ One processor serves the SFT collator, GRPO rollouts and `reade.interpret`, so a
 padded (always on the left) and masked the same way wherever it is built. Identity images go through
 Qwen2-VL's PIL image processor, depth/pose frame arrays through `media.video_patches` (same patch
 layout, no torchvision), audio through Whisper's feature extractor, as the thinker's towers expect.
+Camera trajectories become packed Plücker maps for the camera encoder (`reade.models.camera_input`)
+when the processor belongs to a backbone that has one; without one they are refused by name.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,25 +20,81 @@ from transformers import PreTrainedTokenizerBase, WhisperFeatureExtractor
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 from transformers.utils import cached_file
 
+from reade.data.conditions.camera import CameraTrajectory
+from reade.models.camera_encoder import CONFIG_FILE as CAMERA_CONFIG_FILE
+from reade.models.camera_encoder import CameraEncoderConfig
+from reade.models.camera_input import INPUT_FILE as CAMERA_INPUT_FILE
+from reade.models.camera_input import CameraInputSettings, camera_maps
 from reade.models.media import resample, video_patches
 from reade.models.prompt import SYSTEM_PROMPT, ConditionBlock, chat_prompt, user_content
 from reade.models.settings import SETTINGS_FILE, ProcessorSettings
-from reade.models.tokenizer import IM_END, PAD_TOKEN, load_tokenizer, never_generated_ids, placeholder_ids, token_id
+from reade.models.tokenizer import (
+    CAMERA_END,
+    CAMERA_PAD,
+    CAMERA_START,
+    IM_END,
+    PAD_TOKEN,
+    load_tokenizer,
+    never_generated_ids,
+    placeholder_ids,
+    token_id,
+)
 
 IGNORE_INDEX = -100
-# Which tower input a condition kind becomes: depth and pose sequences are videos to the thinker.
-MODALITY = {"identity": "image", "depth": "video", "pose": "video", "audio": "audio"}
+# Which tower input a condition kind becomes: depth and pose sequences are videos to the thinker;
+# camera trajectories go to the camera encoder beside it.
+MODALITY = {"identity": "image", "depth": "video", "pose": "video", "audio": "audio", "camera": "camera"}
+CAMERA_TOKENS = (CAMERA_START, CAMERA_PAD, CAMERA_END)
 
-__all__ = ["IGNORE_INDEX", "SYSTEM_PROMPT", "InterpreterProcessor"]
+__all__ = ["IGNORE_INDEX", "SYSTEM_PROMPT", "CameraSupport", "InterpreterProcessor"]
+
+
+@dataclass(frozen=True)
+class CameraSupport:
+    """What the processor needs to lay out camera conditions: the encoder's sizes (for the token
+    count) and the frame budget / render size of its input maps."""
+
+    encoder: CameraEncoderConfig
+    input: CameraInputSettings
+
+    def __post_init__(self):
+        self.input.check(self.encoder)
+
+    def save(self, folder: str | Path) -> None:
+        self.encoder.save(Path(folder) / CAMERA_CONFIG_FILE)
+        self.input.save(folder)
+
+    @classmethod
+    def find(cls, name_or_path: str) -> CameraSupport | None:
+        """The camera support saved in a checkpoint folder (or hub repo), None when it has no camera encoder."""
+        files = [
+            cached_file(name_or_path, name, _raise_exceptions_for_missing_entries=False)
+            for name in (CAMERA_CONFIG_FILE, CAMERA_INPUT_FILE)
+        ]
+        if files[0] is None:
+            return None
+        if files[1] is None:
+            raise FileNotFoundError(f"{name_or_path} has {CAMERA_CONFIG_FILE} but no {CAMERA_INPUT_FILE}")
+        return cls(CameraEncoderConfig.load(files[0]), CameraInputSettings.load(files[1]))
 
 
 class InterpreterProcessor:
     """Prompt layout + per-modality preprocessing + left padding; see `__call__` for the batch contract."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, settings: ProcessorSettings):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, settings: ProcessorSettings, camera: CameraSupport | None = None):
         self.tokenizer = tokenizer
         self.tokenizer.padding_side = "left"
         self.settings = settings
+        self.camera = camera
+        if camera is not None:
+            if settings.text_only:
+                raise ValueError("a text-only processor cannot take camera conditions")
+            missing = [t for t in CAMERA_TOKENS if len(tokenizer.encode(t, add_special_tokens=False)) != 1]
+            if missing:
+                # A real Qwen2.5-Omni tokenizer lacks them: the new ids land in the embedding matrix's spare
+                # rows (load_backbone checks), and the tokenizer (shared with `with_camera`'s source) keeps them.
+                tokenizer.add_special_tokens({"extra_special_tokens": missing}, replace_extra_special_tokens=False)
+            self.camera_pad_id = token_id(tokenizer, CAMERA_PAD)
         self.pad_token_id = token_id(tokenizer, PAD_TOKEN)
         self.eos_token_id = token_id(tokenizer, IM_END)
         self.suppressed_ids = never_generated_ids(tokenizer)  # what `generate` must never sample
@@ -58,9 +117,14 @@ class InterpreterProcessor:
             n_fft=settings.n_fft,
         )
 
+    def with_camera(self, camera: CameraSupport) -> InterpreterProcessor:
+        """This processor, able to lay out camera conditions for an encoder of `camera`'s sizes."""
+        return type(self)(self.tokenizer, self.settings, camera)
+
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path, text_only: bool = False) -> InterpreterProcessor:
-        """A folder we saved (tiny or trained), a Qwen2.5-Omni folder or hub id, or (text_only) any chat LM."""
+        """A folder we saved (tiny or trained, with camera support when it has a camera encoder), a
+        Qwen2.5-Omni folder or hub id, or (text_only) any chat LM."""
         name_or_path = str(name_or_path)
         tokenizer = load_tokenizer(name_or_path)
         ours = cached_file(name_or_path, SETTINGS_FILE, _raise_exceptions_for_missing_entries=False)
@@ -76,12 +140,15 @@ class InterpreterProcessor:
                     "pass text_only=True for a text-only model"
                 )
             settings = ProcessorSettings.from_qwen_preprocessor(json.loads(Path(qwen).read_text()))
-        return cls(tokenizer, settings)
+        camera = None if settings.text_only else CameraSupport.find(name_or_path)
+        return cls(tokenizer, settings, camera)
 
     def save_pretrained(self, folder: str | Path) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(str(folder))
         self.settings.save(folder)
+        if self.camera is not None:
+            self.camera.save(folder)
 
     def __call__(
         self,
@@ -93,13 +160,15 @@ class InterpreterProcessor:
         """Batch of prompts (+ assistant targets) -> model inputs, left-padded.
 
         Per sample, conditions are (kind, payload): identity uint8 [H, W, 3]; depth/pose uint8
-        [T, H, W, 3] frames at `settings.video_fps`; audio (float waveform, sample_rate). With
-        `targets`, `labels` hold the target and its closing <|im_end|> and -100 everywhere else.
-        Only the keys of modalities present in the batch are returned.
+        [T, H, W, 3] frames at `settings.video_fps`; audio (float waveform, sample_rate); camera a
+        `CameraTrajectory`. With `targets`, `labels` hold the target and its closing <|im_end|> and
+        -100 everywhere else. Only the keys of modalities present in the batch are returned; camera
+        trajectories come as `camera_maps`, a list of packed Plücker maps `[T_i, 96, h, w]` in prompt
+        order, which the interpreter wrapper (`reade.models.interpreter`) encodes and splices.
         """
         if len(conditions) != len(instructions) or (targets is not None and len(targets) != len(instructions)):
             raise ValueError("instructions, conditions and targets must have one entry per sample")
-        encoded: dict[str, list] = {"image": [], "video": [], "audio": []}
+        encoded: dict[str, list] = {"image": [], "video": [], "audio": [], "camera": []}
         sequences = []
         for index, (instruction, sample_conditions) in enumerate(zip(instructions, conditions)):
             blocks = []
@@ -121,6 +190,8 @@ class InterpreterProcessor:
         batch.update(self._stack_images(encoded["image"]))
         batch.update(self._stack_videos(encoded["video"]))
         batch.update(self._stack_audios(encoded["audio"]))
+        if encoded["camera"]:
+            batch["camera_maps"] = encoded["camera"]  # list of [T_i, 96, h, w]
         return batch
 
     def decode(self, token_ids: torch.Tensor) -> list[str]:
@@ -130,11 +201,6 @@ class InterpreterProcessor:
 
     def _encode_condition(self, index: int, kind: str, payload: object) -> tuple[int, object]:
         """(placeholder count, what the stacking step needs) for one condition of sample `index`."""
-        if kind == "camera":
-            raise ValueError(
-                f"sample {index}: camera conditions are not read by the backbone's towers; "
-                "the camera encoder is a separate component that fills <|camera_pad|> tokens"
-            )
         if kind not in MODALITY:
             raise ValueError(f"sample {index}: unknown condition kind {kind!r}, expected one of {list(MODALITY)}")
         if self.settings.text_only:
@@ -142,11 +208,25 @@ class InterpreterProcessor:
                 f"sample {index}: this backbone is text-only (causal_lm) and cannot read a {kind!r} condition; "
                 "use condition=text or an omni_thinker backbone"
             )
+        if kind == "camera":
+            return self._encode_camera(index, payload)
         if kind == "identity":
             return self._encode_image(index, np.asarray(payload))
         if kind == "audio":
             return self._encode_audio(index, *payload)
         return self._encode_video(np.asarray(payload))
+
+    def _encode_camera(self, index: int, trajectory: object) -> tuple[int, torch.Tensor]:
+        if self.camera is None:
+            raise ValueError(
+                f"sample {index}: camera conditions are read by the camera encoder, a separate component this "
+                "backbone does not have; train one with stage=camera_pretrain or load a checkpoint folder "
+                "that holds camera_encoder.safetensors"
+            )
+        if not isinstance(trajectory, CameraTrajectory):
+            raise ValueError(f"sample {index}: a camera condition must be a CameraTrajectory, got {type(trajectory).__name__}")
+        maps = camera_maps(trajectory, self.camera.input, self.camera.encoder.pack_factor)  # [T', 96, h, w]
+        return self.camera.input.num_tokens(self.camera.encoder, len(trajectory.w2c)), maps
 
     def _encode_image(self, index: int, image: np.ndarray) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:

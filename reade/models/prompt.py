@@ -2,7 +2,8 @@
 
 A condition block is a short text label followed by its placeholder span; the thinker's rope index
 expects exactly one start token right before the first placeholder of each span, which this layout
-keeps.
+keeps. A camera trajectory is `Camera trajectory:` then `<|camera_start|>`, one `<|camera_pad|>` per
+camera-encoder token and `<|camera_end|>`; the rope index gives those ordinary text positions.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from reade.models.tokenizer import (
     AUDIO_BOS,
     AUDIO_EOS,
     AUDIO_TOKEN,
+    CAMERA_END,
+    CAMERA_PAD,
+    CAMERA_START,
     IM_END,
     IM_START,
     IMAGE_TOKEN,
@@ -35,6 +39,7 @@ CONDITION_NAMES = {
     "depth": "Depth sequence",
     "pose": "Human pose sequence",
     "audio": "Audio",
+    "camera": "Camera trajectory",
 }
 # Identity references are numbered even when alone: users often give several and refer to them by number.
 ALWAYS_NUMBERED = frozenset({"identity"})
@@ -44,6 +49,8 @@ _SPANS = {
     "depth": (VISION_BOS, VIDEO_TOKEN, VISION_EOS),
     "pose": (VISION_BOS, VIDEO_TOKEN, VISION_EOS),
     "audio": (AUDIO_BOS, AUDIO_TOKEN, AUDIO_EOS),
+    # Filled by the camera encoder (reade.models.interpreter), not by a thinker tower.
+    "camera": (CAMERA_START, CAMERA_PAD, CAMERA_END),
 }
 
 

@@ -1,4 +1,4 @@
-"""Write a folder next to its destination, then move it into place with a rename.
+"""Write a folder next to its destination, then move it into place with a rename; datasets once per manifest.
 
 A crash or a kill while writing leaves only a hidden `.name-*` sibling, never a half-written model,
 tokenizer or checkpoint at the destination, because a rename on one file system is atomic.
@@ -6,11 +6,13 @@ tokenizer or checkpoint at the destination, because a rename on one file system 
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 @contextmanager
@@ -38,3 +40,32 @@ def staged_folder(target: Path, replace: bool) -> Iterator[Path]:
                     raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+MANIFEST_NAME = "manifest.json"
+
+
+def write_dataset_once(out_dir: Path, manifest: dict[str, Any], write: Callable[[Path], None]) -> bool:
+    """Make `out_dir` a dataset whose `manifest.json` equals `manifest`, calling `write(staging)` to
+    fill a staged folder only when it is not one already; True when it wrote.
+
+    The manifest holds a generator's name, version and arguments, so a second call with the same
+    arguments is free and a call with other arguments replaces the stale dataset. A non-empty folder
+    without a manifest is refused rather than overwritten: it is not ours. One that a concurrent
+    writer published meanwhile is kept.
+    """
+    if _manifest_matches(out_dir, manifest):
+        return False
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MANIFEST_NAME).exists():
+        raise FileExistsError(f"{out_dir}: exists, is not empty and has no {MANIFEST_NAME}; refusing to replace it")
+    with staged_folder(out_dir, replace=out_dir.exists()) as staging:
+        write(staging)
+        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return True
+
+
+def _manifest_matches(out_dir: Path, manifest: dict[str, Any]) -> bool:
+    try:
+        return json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8")) == manifest
+    except (OSError, json.JSONDecodeError):
+        return False

@@ -54,6 +54,13 @@ def step_metrics(run_dir: Path) -> dict[int, dict[str, float]]:
     return rows
 
 
+@pytest.fixture(scope="module")
+def small(camera_backbone) -> list[str]:
+    """SMALL, starting from the tiny thinker with a camera encoder: the default condition=all includes
+    camera, so rollouts and updates see trajectories beside the other kinds."""
+    return [*SMALL, f"stage.init_checkpoint={camera_backbone}"]
+
+
 def run_cli(args: list[str], root: Path, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "READE_ROOT": str(root), "WANDB_SILENT": "true", "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "reade.train", *args], cwd=ROOT, env=env,
@@ -61,10 +68,10 @@ def run_cli(args: list[str], root: Path, **kwargs) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
+def finished_run(tmp_path_factory, small):
     root = tmp_path_factory.mktemp("grpo")
     out = root / "out"
-    cfg = compose_train([*SMALL, "stage.max_steps=3", f"paths.root_dir={root}"], out)
+    cfg = compose_train([*small, "stage.max_steps=3", f"paths.root_dir={root}"], out)
     return cfg, out, train(cfg)
 
 
@@ -92,10 +99,10 @@ def test_metrics_logs_and_checkpoint(finished_run):
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
-def test_inner_iterations_take_one_optimizer_step_each(tmp_path):
+def test_inner_iterations_take_one_optimizer_step_each(small, tmp_path):
     """μ = 2: two optimizer steps per generation batch, against the log-probs recorded while sampling."""
     out = tmp_path / "mu2"
-    train(compose_train([*SMALL, "stage.num_iterations=2", "stage.max_steps=4", "stage.eval.untrained=false",
+    train(compose_train([*small, "stage.num_iterations=2", "stage.max_steps=4", "stage.eval.untrained=false",
                          f"paths.root_dir={tmp_path}"], out))
     steps = step_metrics(out)
     assert sorted(steps) == [0, 1]  # two generation batches ...
@@ -104,9 +111,9 @@ def test_inner_iterations_take_one_optimizer_step_each(tmp_path):
     assert all(steps[s]["train/grad_norm"] > 0 for s in steps)
 
 
-def test_resuming_a_killed_run_continues_the_same_trajectory(tmp_path, finished_run):
+def test_resuming_a_killed_run_continues_the_same_trajectory(tmp_path, small, finished_run):
     """Kill a run once it has a checkpoint, resume it, and compare its next steps with an unbroken run."""
-    args = [*SMALL, "stage.max_steps=6", "callbacks.model_checkpoint.every_n_train_steps=2", "stage.eval.untrained=false"]
+    args = [*small, "stage.max_steps=6", "callbacks.model_checkpoint.every_n_train_steps=2", "stage.eval.untrained=false"]
     unbroken = tmp_path / "unbroken"
     train(compose_train([*args, f"paths.root_dir={tmp_path}"], unbroken))
 
@@ -130,10 +137,10 @@ def test_resuming_a_killed_run_continues_the_same_trajectory(tmp_path, finished_
             assert math.isclose(got[step][key], expected[step][key], rel_tol=1e-5, abs_tol=1e-7), (step, key)
 
 
-def test_two_ddp_ranks_make_the_update_of_one_process(tmp_path):
+def test_two_ddp_ranks_make_the_update_of_one_process(small, tmp_path):
     """Same groups (prompt-seeded sampling), split over 2 ranks and smaller micro-batches: the same
     rewards and the same gradient norm, so neither ranks nor micro-batches change the objective."""
-    common = [*SMALL, "stage.max_steps=1", "stage.eval.untrained=false", "stage.eval.limit=2",
+    common = [*small, "stage.max_steps=1", "stage.eval.untrained=false", "stage.eval.limit=2",
               "rollout._target_=tests.grpo_fixtures.PromptSeededRollout", "stage.instruction_dropout=0"]
     one = tmp_path / "one"
     done = run_cli([*common, "stage.prompts_per_step=2", "stage.micro_batch_size=8", f"hydra.run.dir={one}"], tmp_path)

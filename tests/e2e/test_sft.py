@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from reade.errors import DataError
+from reade.data.conditions import condition_payload, read_condition
+from reade.errors import ConfigError, DataError
+from reade.models.backbone import load_backbone
 from reade.models.from_config import backbone_from_config
+from reade.models.interpreter import InterpreterModel
 from reade.train import train
 from tests.conftest import ROOT, compose_train
 from tests.unit.data.test_jsonl import broken_copy
@@ -35,16 +38,22 @@ SMALL = [
 ]
 
 
+@pytest.fixture(scope="module")
+def small(camera_backbone) -> list[str]:
+    """SMALL, starting from the tiny thinker with a camera encoder: the default condition=all includes camera."""
+    return [*SMALL, f"stage.init_checkpoint={camera_backbone}"]
+
+
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "READE_ROOT": str(cwd), "WANDB_SILENT": "true"}
     return subprocess.run([sys.executable, "-m", "reade.train", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
+def finished_run(tmp_path_factory, small):
     root = tmp_path_factory.mktemp("run")
     out = root / "out"
-    cfg = compose_train([*SMALL, f"paths.root_dir={root}"], out)
+    cfg = compose_train([*small, f"paths.root_dir={root}"], out)
     metrics = train(cfg)
     return cfg, out, metrics
 
@@ -87,10 +96,42 @@ def test_checkpoint_reloads_through_the_real_checkpoint_path(finished_run, tmp_p
     torch.testing.assert_close(reloaded[name], trained[f"model.{name}"])
 
 
-def test_resume_from_last_checkpoint(finished_run, tmp_path):
+def test_trained_interpreter_generates_from_all_five_condition_kinds(finished_run):
+    """SFT ran with condition=all (nothing dropped, camera included); its checkpoint, thinker and camera
+    encoder in one folder, answers a prompt that carries one condition of every kind."""
+    cfg, out, metrics = finished_run
+    assert list(cfg.condition.kinds) == ["identity", "depth", "pose", "audio", "camera"]
+    assert not [key for key in metrics if "_dropped_" in key]
+    model, processor = load_backbone(out / "checkpoint")
+    assert isinstance(model, InterpreterModel)
+    data = Path(cfg.data.train_file).parent
+    rows = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
+    found = {c["kind"]: c["path"] for row in rows for c in row["conditions"]}
+    assert set(found) == {"identity", "depth", "pose", "audio", "camera"}
+    conditions = [(kind, condition_payload(kind, read_condition(kind, data / path))) for kind, path in found.items()]
+    batch = processor(["Use every reference: keep the person, follow the depth, pose, sound and camera."], [conditions])
+    assert {"pixel_values", "pixel_values_videos", "input_features", "camera_maps"} <= set(batch)
+    prompt_length = batch["input_ids"].shape[1]
+    with torch.no_grad():
+        generated = model.generate(**batch, max_new_tokens=8, do_sample=False)  # [1, prompt + new]
+        logits = model(**batch).logits  # [1, prompt, V]
+    assert generated.shape[1] > prompt_length and torch.isfinite(logits).all()
+    without_camera = processor(["Use every reference: keep the person, follow the depth, pose, sound and camera."],
+                               [[c for c in conditions if c[0] != "camera"]])
+    with torch.no_grad():
+        assert not torch.equal(model(**without_camera).logits[0, -1], logits[0, -1])  # the trajectory is read
+
+
+def test_camera_conditions_without_a_camera_encoder_are_a_config_error(tmp_path):
+    cfg = compose_train([*SMALL, f"paths.root_dir={tmp_path}", "stage.upstream=null", "logger=csv"], tmp_path / "out")
+    with pytest.raises(ConfigError, match="no camera encoder: start from a stage=camera_pretrain run"):
+        train(cfg)
+
+
+def test_resume_from_last_checkpoint(finished_run, small, tmp_path):
     _, out, _ = finished_run
     cfg = compose_train(
-        [*SMALL, f"paths.root_dir={out.parent}", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
+        [*small, f"paths.root_dir={out.parent}", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
          "stage.max_steps=7", "stage.eval.untrained=false", "logger=csv"],
         tmp_path,
     )
@@ -100,9 +141,9 @@ def test_resume_from_last_checkpoint(finished_run, tmp_path):
     assert resumed["global_step"] == 7  # the end of training, not the last periodic save (step 6)
 
 
-def test_too_long_sample_is_a_data_error_naming_the_samples(synthetic_dir, tmp_path):
+def test_too_long_sample_is_a_data_error_naming_the_samples(synthetic_dir, small, tmp_path):
     cfg = compose_train(
-        [*SMALL, f"paths.root_dir={tmp_path}", "data.max_length=64", "logger=csv", "stage.eval.untrained=false"],
+        [*small, f"paths.root_dir={tmp_path}", "data.max_length=64", "logger=csv", "stage.eval.untrained=false"],
         tmp_path / "out",
     )
     with pytest.raises(DataError, match=r"samples \['train-"):
@@ -134,9 +175,9 @@ def test_typo_in_override_is_rejected_before_anything_runs(tmp_path):
 
 
 @pytest.mark.gpu
-def test_sft_bf16_on_cuda(tmp_path):
+def test_sft_bf16_on_cuda(small, tmp_path):
     assert torch.cuda.is_available(), "the gpu marker needs a CUDA device"
-    cfg = compose_train([*SMALL, "trainer=gpu", f"paths.root_dir={tmp_path}", "logger=csv"], tmp_path / "out")
+    cfg = compose_train([*small, "trainer=gpu", f"paths.root_dir={tmp_path}", "logger=csv"], tmp_path / "out")
     metrics = train(cfg)
     assert torch.isfinite(torch.tensor(metrics["train/loss"]))
     assert "eval/format_rate" in metrics

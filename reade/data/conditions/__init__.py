@@ -67,9 +67,9 @@ def condition_frames(kind: str, loaded: np.ndarray | PoseSequence) -> np.ndarray
 
 def condition_payload(kind: str, loaded: Any) -> Any:
     """What the interpreter's processor takes for one condition: the image, the video frames,
-    or the (waveform, sample_rate) clip."""
+    the (waveform, sample_rate) clip, or the CameraTrajectory (for the camera encoder)."""
     if kind in VIDEO_KINDS:
         return condition_frames(kind, loaded)
-    if kind in ("identity", "audio"):
+    if kind in ("identity", "audio", "camera"):
         return loaded
     raise ValueError(f"condition kind {kind!r} has no interpreter input yet; it needs its own encoder")

@@ -72,4 +72,14 @@ def test_explicit_checkpoint_must_be_a_checkpoint_folder(tmp_path):
 
 
 def test_a_stage_without_upstream_starts_from_the_backbone(tmp_path):
-    assert starting_checkpoint(compose_train([f"paths.root_dir={tmp_path}"], output_dir=tmp_path / "run"), FakeRun()) is None
+    cfg = compose_train([f"paths.root_dir={tmp_path}", "condition=text"], output_dir=tmp_path / "run")
+    assert starting_checkpoint(cfg, FakeRun()) is None
+
+
+@pytest.mark.parametrize(("condition", "upstream"), [("all", "camera_pretrain"), ("camera", "camera_pretrain"),
+                                                     ("depth", None), ("text", None)])
+def test_sft_with_camera_conditions_starts_from_camera_pretraining(tmp_path, condition, upstream):
+    cfg = compose_train([f"paths.root_dir={tmp_path}", f"condition={condition}"], output_dir=tmp_path / "run")
+    assert cfg.stage.upstream == upstream
+    assert compose_train([f"paths.root_dir={tmp_path}", f"condition={condition}", "stage=camera_pretrain"]).stage.upstream is None
+    assert compose_train([f"paths.root_dir={tmp_path}", f"condition={condition}", "stage=grpo"]).stage.upstream == "sft"

@@ -1,0 +1,261 @@
+"""Camera encoder pretraining (DESIGN.md section 1, first stage): the DataModule and the LightningModule.
+
+The interpreter sees one camera trajectory and an instruction such as "Describe the camera motion."
+and learns to answer with the describer's words for it ("a slow pan left and tilt up"). In the
+paper's setting only the camera encoder (ViT + projector) trains: every backbone parameter is frozen,
+checked when fit starts, and the optimizer only ever sees the encoder's parameters
+(`stage.train_backbone: false`; the tiny profile sets it true, see `CameraPretrainModule`). The loss covers the caption and
+its closing <|im_end|> (the processor masks the prompt).
+
+The test loop captions held-out trajectories greedily and scores `eval/camera_motion_acc{tag}`: the
+share of captions that name exactly the gold motions with their directions
+(`reade.rewards.camera_motion`), with `_single` (one motion or a static camera) and `_combined`
+(two motions) beside it. The describer itself, the labeller, would score 1.0 by construction; the
+chance-level reference is `data/test_majority_motion_acc`, always answering the commonest training
+caption.
+
+With a frozen backbone, Lightning checkpoints hold the encoder and the optimizer only: the backbone
+is reloaded from its own folder, so a resumable checkpoint of a 7B run stays small.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from peft import PeftModel
+
+from reade.data.camera_captions import synthesize_camera
+from reade.data.collate import InterpreterCollator
+from reade.data.conditions import read_condition
+from reade.data.conditions.camera_motion import describe_camera
+from reade.errors import ConfigError, DataError
+from reade.lit.sft import SFTDataModule
+from reade.models.interpreter import InterpreterModel
+from reade.models.processing import IGNORE_INDEX
+from reade.rewards.camera_motion import camera_motion_correct
+
+log = logging.getLogger(__name__)
+
+BACKBONE_PREFIX = "model.thinker."
+
+
+class CameraPretrainDataModule(SFTDataModule):
+    """Camera-to-text splits: each row one camera condition, its target the describer's caption.
+
+    `synthesize` (the stage's `data.synthesize` node) writes the synthetic splits into `train_file`'s
+    folder on first use. Rows are checked in `load()` like every stage's (a bad camera file stops the
+    job naming file, line and field, or is skipped with `on_error=skip`); then each trajectory is
+    described, which gives the target (`target`) and the gold motions (`motions`).
+    """
+
+    consumer = "camera_pretrain"
+
+    def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None,
+                 synthesize: Any, on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int,
+                 max_length: int, num_workers: int = 0):
+        super().__init__(processor, train_file=train_file, val_file=val_file, test_file=test_file, kinds=["camera"],
+                         on_error=on_error, batch_size=batch_size, eval_batch_size=eval_batch_size,
+                         eval_limit=eval_limit, instruction_dropout=0.0, max_length=max_length,
+                         num_workers=num_workers)
+        self.synthesize = dict(synthesize) if synthesize is not None else None
+
+    def load(self) -> None:
+        if self.synthesize is not None and not self.splits:
+            synthesize_camera(Path(self.files["train"]).parent, **self.synthesize)
+        described = set(self.splits)
+        super().load()
+        for split in set(self.splits) - described:
+            self.splits[split] = self.splits[split].map(_describe, desc=f"describing {split} trajectories")
+
+    def data_summary(self) -> dict[str, float]:
+        summary = super().data_summary()
+        if "train" in self.splits and "test" in self.splits:
+            commonest = Counter(tuple(m) for m in self.splits["train"]["motions"]).most_common(1)[0][0]
+            test = self.test_rows()
+            summary["data/test_majority_motion_acc"] = sum(tuple(m) == commonest for m in test["motions"]) / len(test)
+            summary["data/test_combined_rows"] = sum(test["combined"])
+        return summary
+
+    def collator(self, *, with_targets: bool, train: bool) -> CameraCaptionCollator:
+        return CameraCaptionCollator(self.processor, with_targets=with_targets, max_length=self.max_length)
+
+
+def _describe(row: dict[str, Any]) -> dict[str, Any]:
+    cameras = [c for c in row["conditions"] if c["kind"] == "camera"]
+    if len(cameras) != 1 or len(row["conditions"]) != 1:
+        raise DataError(f"sample {row['id']}: camera pretraining needs exactly one condition, a camera trajectory; "
+                        f"got {[c['kind'] for c in row['conditions']]}")
+    description = describe_camera(read_condition("camera", Path(cameras[0]["path"])))
+    return {"target": description.text, "motions": list(description.names), "combined": len(description.motions) > 1}
+
+
+class CameraCaptionCollator(InterpreterCollator):
+    """The interpreter's collator, plus the gold motions of each row for scoring at test time."""
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = super().__call__(rows)
+        if not self.with_targets:
+            batch["motions"] = [list(row["motions"]) for row in rows]
+            batch["combined"] = [bool(row["combined"]) for row in rows]
+        return batch
+
+
+def caption_loss(thinker: torch.nn.Module, inputs: dict[str, Any], labels: torch.Tensor) -> torch.Tensor:
+    """The thinker's own loss (next-token cross-entropy, mean over the labelled tokens), with the LM
+    head applied at the labelled positions only: a caption is a few tokens of a ~170-token prompt,
+    and the full-vocabulary logits of every position would cost more than the two tiny layers."""
+    base = thinker.get_base_model() if isinstance(thinker, PeftModel) else thinker
+    hidden = base.model(**inputs, use_cache=False).last_hidden_state  # [B, L, D]
+    targets = labels[:, 1:]  # [B, L-1]: position t predicts token t+1
+    keep = targets != IGNORE_INDEX
+    logits = base.lm_head(hidden[:, :-1][keep])  # [N_target, V]
+    return F.cross_entropy(logits.float(), targets[keep])
+
+
+class CameraPretrainModule(L.LightningModule):
+    """Cross-entropy on the caption tokens; AdamW + cosine schedule on the encoder.
+
+    `train_backbone=False` (the paper's setting) freezes every backbone parameter, checks it when fit
+    starts and keeps the backbone out of Lightning checkpoints. `train_backbone=True` trains the
+    thinker too (its LoRA adapters only when `backbone.lora` is on): the tiny profile's choice, since a
+    randomly initialised 2-layer thinker is no language model that a frozen-LLM recipe could steer
+    (experiments/camera_pretrain_tiny/README.md measures it).
+    """
+
+    EVAL_TAGS = ("_untrained", "")
+
+    def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
+                 max_new_tokens: int, train_backbone: bool = False, samples_path: str | None = None):
+        super().__init__()
+        if not isinstance(model, InterpreterModel):
+            raise ConfigError(
+                "stage=camera_pretrain needs a backbone with a camera encoder: set stage.camera_encoder "
+                "(backbone.camera_encoder) or start from a checkpoint folder that has camera_encoder.safetensors"
+            )
+        self.model = model
+        self.train_backbone = train_backbone
+        if not train_backbone:
+            for parameter in model.thinker.parameters():
+                parameter.requires_grad_(False)
+            model.thinker.eval()  # frozen: no dropout either
+        else:
+            model.thinker.train()
+        for parameter in model.camera_encoder.parameters():
+            parameter.requires_grad_(True)
+        model.camera_encoder.train()
+        self.processor = processor
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.max_new_tokens = max_new_tokens
+        self.samples_path = samples_path
+        self.eval_tag = ""
+        self.strict_loading = train_backbone  # a frozen backbone is left out of checkpoints; see on_load_checkpoint
+        self._eval_counts = torch.zeros(4)
+        self._eval_rows: list[dict[str, Any]] = []
+
+    def on_fit_start(self) -> None:
+        trainable = [name for name, p in self.model.thinker.named_parameters() if p.requires_grad]
+        if trainable and not self.train_backbone:
+            raise RuntimeError(f"camera_pretrain: backbone parameters would train: {trainable[:5]}")
+        if self.train_backbone and not trainable:
+            raise RuntimeError("camera_pretrain: train_backbone is set but no backbone parameter requires grad")
+        if not all(p.requires_grad for p in self.model.camera_encoder.parameters()):
+            raise RuntimeError("camera_pretrain: some camera encoder parameters are frozen")
+
+    def on_train_epoch_start(self) -> None:
+        if not self.train_backbone:
+            self.model.thinker.eval()
+
+    def _loss(self, batch: dict[str, Any], split: str) -> torch.Tensor:
+        inputs = self.model.thinker_inputs(**{k: v for k, v in batch.items() if k != "labels"})
+        loss = caption_loss(self.model.thinker, inputs, batch["labels"])
+        batch_size = batch["input_ids"].shape[0]
+        self.log(f"{split}/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=split != "train")
+        return loss
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._loss(batch, "train")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._loss(batch, "val")
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_counts = torch.zeros(4, device=self.device)  # right, total; right, total among single motions
+        self._eval_rows = []
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        ids, instructions = batch.pop("ids"), batch.pop("instructions")
+        gold, combined = batch.pop("motions"), batch.pop("combined")
+        prompt_length = batch["input_ids"].shape[1]
+        generated = self.model.generate(
+            **batch,
+            max_new_tokens=self.max_new_tokens,
+            do_sample=False,
+            pad_token_id=self.processor.tokenizer.pad_token_id,
+        )  # [B, prompt_length + new]
+        texts = self.processor.decode(generated[:, prompt_length:])
+        for sample_id, instruction, text, motions, both in zip(ids, instructions, texts, gold, combined):
+            right = camera_motion_correct(text, motions)
+            single = float(not both)
+            self._eval_counts += torch.tensor([float(right), 1.0, float(right) * single, single], device=self.device)
+            self._eval_rows.append({"id": sample_id, "instruction": instruction, "output": text,
+                                    "gold": motions, "combined": both, "correct": right})
+
+    def on_test_epoch_end(self) -> None:
+        right, total, right_single, total_single = self.all_gather(self._eval_counts).reshape(-1, 4).sum(0)
+        tag = self.eval_tag
+        self.log(f"eval/camera_motion_acc{tag}", right / total.clamp(min=1), rank_zero_only=True)
+        self.log(f"eval/camera_motion_acc_single{tag}", right_single / total_single.clamp(min=1), rank_zero_only=True)
+        if total > total_single:
+            combined = (right - right_single) / (total - total_single)
+            self.log(f"eval/camera_motion_acc_combined{tag}", combined, rank_zero_only=True)
+        if self.samples_path and self.trainer.is_global_zero:
+            path = Path(self.samples_path.format(tag=tag or "_trained"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(row) + "\n" for row in self._eval_rows), encoding="utf-8")
+            log.info("camera motion accuracy%s: %d/%d (single %d/%d); outputs in %s", tag, int(right), int(total),
+                     int(right_single), int(total_single), path)
+
+    def summary_lines(self, metrics: dict[str, Any]) -> list[str]:
+        def figure(tag: str) -> str:
+            acc = metrics.get(f"eval/camera_motion_acc{tag}")
+            if acc is None:
+                return "n/a"
+            single = metrics.get(f"eval/camera_motion_acc_single{tag}")
+            return f"{acc:.3f} (single motions {single:.3f})"
+
+        if metrics.get("eval/camera_motion_acc") is None:
+            return []
+        return [
+            "held-out camera captions naming the right motions and directions: "
+            f"trained {figure('')}, untrained {figure('_untrained')}"
+        ]
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        encoder = {id(p) for p in self.model.camera_encoder.parameters()}
+        if not self.train_backbone and any(id(p) not in encoder for p in trainable):
+            raise RuntimeError("camera_pretrain: the optimizer must hold the camera encoder's parameters only")
+        optimizer = self.optimizer_factory(trainable)
+        scheduler = self.scheduler_factory(optimizer, num_training_steps=self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.train_backbone:
+            return
+        state = checkpoint["state_dict"]
+        for key in [k for k in state if k.startswith(BACKBONE_PREFIX)]:
+            del state[key]
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        expected = {f"model.camera_encoder.{k}" for k in self.model.camera_encoder.state_dict()}
+        missing = expected - set(checkpoint["state_dict"])
+        if missing:
+            raise DataError(f"checkpoint has no camera encoder weights for {sorted(missing)[:3]}...")
