@@ -34,6 +34,13 @@ REASONING_STEPS = (
 )
 
 
+def render_think(steps: tuple[str, str, str, str] | list[str]) -> str:
+    """The `<think>` body: one "Step i (name): text" line per reasoning step (paper section 3.1)."""
+    if len(steps) != len(REASONING_STEPS):
+        raise ValueError(f"a reasoning trace has {len(REASONING_STEPS)} steps, got {len(steps)}")
+    return "\n".join(f"Step {i} ({name.lower()}): {text}" for i, (name, text) in enumerate(zip(REASONING_STEPS, steps), 1))
+
+
 class SchemaError(ValueError):
     """A sample or an output that breaks the contract; `field` names the offending field."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reade.data.synthetic.scene import Fact, Scene, article, camera_phrase, join_words, strip_article
 from reade.data.synthetic.vocab import AMBIENCES
-from reade.schema import REASONING_STEPS
+from reade.schema import render_think
 
 _COUNTS = {2: "two", 3: "three"}
 _SHAPES = {"person": "figure", "animal": "animal", "vehicle": "vehicle", "creature": "shape"}
@@ -26,9 +26,7 @@ def think_trace(
 ) -> str:
     steps = (intent, _understanding(source, conditions), _alignment(target, conditions, supplied, notes),
              _completion(target, imagined))
-    return "\n".join(
-        f"Step {i} ({name.lower()}): {text}" for i, (name, text) in enumerate(zip(REASONING_STEPS, steps), start=1)
-    )
+    return render_think(steps)
 
 
 def _understanding(source: Scene, conditions: tuple[str, ...]) -> str:

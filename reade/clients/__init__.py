@@ -1,0 +1,1 @@
+"""Clients of model servers that more than one part of the project talks to."""

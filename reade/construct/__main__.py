@@ -1,0 +1,71 @@
+"""python -m reade.construct — build CoT or key-element data with a teacher (conf/construct/construct.yaml).
+
+Thin: compose, check, build the endpoints and the stage the config names, hand over to
+`reade.construct.run.construct`, print the summary. A user error exits 2 with its message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+import reade.construct.config  # noqa: F401  (registers the schemas)
+from reade.config import check_known_keys
+from reade.construct.run import construct
+from reade.construct.teacher import Endpoints
+from reade.errors import ReadeError
+from reade.utils.instantiate import build
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    check_known_keys(cfg)
+    summary = construct(
+        build(cfg.stage),
+        Path(cfg.input),
+        Path(cfg.out_dir),
+        endpoints(cfg),
+        concurrency=cfg.concurrency,
+        retry_rejects=cfg.retry_rejects,
+        progress=cfg.progress,
+    )
+    for key, value in summary.items():
+        if key != "endpoints":
+            log.info("  %-22s %s", key, value)
+    log.info("wrote %s", Path(cfg.out_dir) / "summary.json")
+    return summary
+
+
+def endpoints(cfg: DictConfig) -> Endpoints:
+    """The teacher, vision and audio endpoints; one object where two nodes are the same endpoint
+    (`vision='${teacher}'`), so that their requests share one bound and one token count."""
+    teacher = build(cfg.teacher)
+    resolved_teacher = OmegaConf.to_container(cfg.teacher, resolve=True)
+
+    def same_or_new(node: DictConfig | None):
+        if node is None:
+            return None
+        return teacher if OmegaConf.to_container(node, resolve=True) == resolved_teacher else build(node)
+
+    vision = same_or_new(cfg.vision)
+    audio = same_or_new(cfg.audio)
+    return Endpoints(teacher, vision, audio)
+
+
+@hydra.main(config_path="../../conf/construct", config_name="construct", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except ReadeError as error:
+        log.error("%s", error)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

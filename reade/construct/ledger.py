@@ -1,0 +1,116 @@
+"""The output and rejects files of a construction run: append-only, one flushed line per row.
+
+Every input row ends in exactly one of the two files. A row is written in one `write` call, flushed
+and fsynced before the next row is, so a killed job loses at most the rows in flight. On restart,
+the ids in either file are done and are skipped; a last line without its newline (the job died
+mid-write) is cut off first, so that row is built again instead of being read half or duplicated.
+A file that holds ids the input lacks belongs to another input and is refused, never appended to.
+`retry_rejects` takes the rejected rows out of the rejects file so that they are asked again (after
+a server outage, a prompt fix or a larger `max_tokens`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from reade.data.jsonl import RowProblem
+from reade.errors import DataError
+
+
+class Ledger:
+    def __init__(self, out_path: Path, rejects_path: Path):
+        self.out_path, self.rejects_path = Path(out_path), Path(rejects_path)
+        self.done: set[str] = set()  # ids in out_path
+        self.rejected: set[str] = set()  # ids in rejects_path
+        self.torn = 0  # cut-off last lines dropped on opening
+        self._out = self._rejects = None
+
+    def open(self, wanted: set[str], retry_rejects: bool = False) -> Ledger:
+        """Read what an earlier run finished; `wanted` is the set of the input's ids."""
+        self.out_path.parent.mkdir(parents=True, exist_ok=True)
+        self.done = self._finished(self.out_path, wanted)
+        self.rejected = self._finished(self.rejects_path, wanted)
+        both = self.done & self.rejected
+        if both:
+            raise DataError(f"{self.out_path} and {self.rejects_path} both hold ids {sorted(both)[:5]}; "
+                            "they are not the output of one run")
+        if retry_rejects and self.rejected:
+            _rewrite_without(self.rejects_path, self.rejected)
+            self.rejected = set()
+        self._out = self.out_path.open("a", encoding="utf-8")
+        self._rejects = self.rejects_path.open("a", encoding="utf-8")
+        return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._append(self._out, row)
+        self.done.add(row["id"])
+
+    def reject(self, record: dict[str, Any]) -> None:
+        self._append(self._rejects, record)
+        self.rejected.add(record["id"])
+
+    def close(self) -> None:
+        for handle in (self._out, self._rejects):
+            if handle is not None:
+                handle.close()
+        self._out = self._rejects = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @staticmethod
+    def _append(handle, record: dict[str, Any]) -> None:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+    def _finished(self, path: Path, wanted: set[str]) -> set[str]:
+        if not path.exists():
+            return set()
+        self.torn += _cut_torn_tail(path)
+        ids, problems, foreign = set(), [], []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                identifier = json.loads(line).get("id")
+            except (json.JSONDecodeError, AttributeError):
+                problems.append(RowProblem(path, number, "row", "not a JSON object; the file was edited or is not ours"))
+                continue
+            if not isinstance(identifier, str) or identifier in ids:
+                problems.append(RowProblem(path, number, "id", f"{identifier!r} is missing, not a string or repeated"))
+            elif identifier not in wanted:
+                foreign.append(identifier)
+            ids.add(identifier)
+        if foreign:
+            problems.append(RowProblem(path, 0, "id", f"{len(foreign)} id(s) the input lacks, e.g. {foreign[:3]}: "
+                                                      "the file belongs to another input; choose another out_dir"))
+        if problems:
+            raise DataError(f"{path}: cannot resume from this file", problems)
+        return ids
+
+
+def _cut_torn_tail(path: Path) -> int:
+    """Truncate a last line that lacks its newline; 1 if there was one. (The file is read whole
+    right after this anyway.)"""
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return 0
+    with path.open("rb+") as handle:
+        handle.truncate(data.rfind(b"\n") + 1)
+    return 1
+
+
+def _rewrite_without(path: Path, ids: set[str]) -> None:
+    """Atomically drop the lines of `ids` (a rename, so a kill leaves the old file or the new one)."""
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+            if line.strip() and json.loads(line)["id"] not in ids]
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text("".join(kept), encoding="utf-8")
+    os.replace(staging, path)
