@@ -10,7 +10,8 @@ from tests.conftest import compose_train
 
 
 def test_lora_switch_leaves_only_adapters_trainable(tmp_path):
-    cfg = compose_train(["backbone.lora.enabled=true", "backbone.lora.r=4", f"paths.root_dir={tmp_path}"], tmp_path)
+    cfg = compose_train(["backbone.lora.enabled=true", "backbone.lora.r=4", "condition=depth", f"paths.root_dir={tmp_path}"],
+                        tmp_path)
     model, _ = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds))
     trainable = [name for name, p in model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in name for name in trainable)
@@ -20,6 +21,12 @@ def test_lora_switch_leaves_only_adapters_trainable(tmp_path):
 def test_text_only_backbone_rejects_conditions(tmp_path):
     cfg = compose_train(["backbone=qwen2_5_instruct"], tmp_path)
     with pytest.raises(ConfigError, match="condition=text"):
+        backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds))
+
+
+def test_camera_conditions_need_a_camera_encoder(tmp_path):
+    cfg = compose_train(["condition=camera", f"paths.root_dir={tmp_path}"], tmp_path)
+    with pytest.raises(ConfigError, match="has no camera encoder: start from a stage=camera_pretrain run"):
         backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds))
 
 
