@@ -153,6 +153,7 @@ class SFTDataModuleConfig:
     val_file: Optional[str] = "${data.val_file}"
     test_file: Optional[str] = "${data.test_file}"
     kinds: list[str] = "${condition.kinds}"  # type: ignore[assignment]
+    synthesize: Any = "${data.synthesize}"
     on_error: str = "${data.on_error}"
     batch_size: int = "${stage.batch_size}"  # type: ignore[assignment]
     eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]
@@ -316,6 +317,7 @@ class GRPODataModuleConfig:
     train_file: str = "${data.train_file}"
     test_file: Optional[str] = "${data.test_file}"
     kinds: list[str] = "${condition.kinds}"  # type: ignore[assignment]
+    synthesize: Any = "${data.synthesize}"
     on_error: str = "${data.on_error}"
     prompts_per_step: int = "${stage.prompts_per_step}"  # type: ignore[assignment]
     eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]

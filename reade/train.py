@@ -18,7 +18,6 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from reade.config import check_known_keys
-from reade.data.synthesize import synthesize
 from reade.errors import ReadeError
 from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config
@@ -33,8 +32,6 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, Any]:
     check_known_keys(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    if cfg.data.synthesize is not None:
-        synthesize(Path(cfg.data.train_file).parent, **OmegaConf.to_container(cfg.data.synthesize))
     datamodule = build(cfg.stage.datamodule)
     datamodule.load()  # every row checked before minutes go into an upstream stage or a large backbone
     init = starting_checkpoint(cfg, train)

@@ -56,6 +56,7 @@ class CameraPretrainDataModule(SFTDataModule):
     """
 
     consumer = "camera_pretrain"
+    synthesizer = staticmethod(synthesize_camera)
 
     def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None,
                  synthesize: Any, on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int,
@@ -63,12 +64,9 @@ class CameraPretrainDataModule(SFTDataModule):
         super().__init__(processor, train_file=train_file, val_file=val_file, test_file=test_file, kinds=["camera"],
                          on_error=on_error, batch_size=batch_size, eval_batch_size=eval_batch_size,
                          eval_limit=eval_limit, instruction_dropout=0.0, max_length=max_length,
-                         num_workers=num_workers)
-        self.synthesize = dict(synthesize) if synthesize is not None else None
+                         num_workers=num_workers, synthesize=synthesize)
 
     def load(self) -> None:
-        if self.synthesize is not None and not self.splits:
-            synthesize_camera(Path(self.files["train"]).parent, **self.synthesize)
         described = set(self.splits)
         super().load()
         for split in set(self.splits) - described:

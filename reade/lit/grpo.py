@@ -77,8 +77,8 @@ class GRPODataModule(SplitsDataModule):
     consumer = "grpo"
 
     def __init__(self, *, train_file: str, test_file: str | None, kinds: list[str], on_error: str, prompts_per_step: int,
-                 eval_batch_size: int, eval_limit: int, seed: int, num_workers: int = 0):
-        super().__init__({"train": train_file, "test": test_file}, kinds, on_error)
+                 eval_batch_size: int, eval_limit: int, seed: int, num_workers: int = 0, synthesize: Any = None):
+        super().__init__({"train": train_file, "test": test_file}, kinds, on_error, synthesize)
         self.prompts_per_step = prompts_per_step
         self.eval_batch_size = eval_batch_size
         self.eval_limit = eval_limit

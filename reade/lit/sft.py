@@ -30,8 +30,8 @@ class SFTDataModule(SplitsDataModule):
 
     def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None, kinds: list[str],
                  on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int, instruction_dropout: float,
-                 max_length: int, num_workers: int = 0):
-        super().__init__({"train": train_file, "val": val_file, "test": test_file}, kinds, on_error)
+                 max_length: int, num_workers: int = 0, synthesize: Any = None):
+        super().__init__({"train": train_file, "val": val_file, "test": test_file}, kinds, on_error, synthesize)
         self.processor = processor
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size

@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import lightning as L
 
 from reade.data.jsonl import REQUIRED_FIELDS, load_split, report_summary
+from reade.data.synthesize import synthesize
 
 
 class SplitsDataModule(L.LightningDataModule):
     """Loads and checks every split in `load()`, before the backbone loads and the Trainer starts,
     so a broken dataset stops the job with one message per problem instead of a traceback from
-    inside Lightning. `consumer` names the fields a row must have (`REQUIRED_FIELDS`)."""
+    inside Lightning. `consumer` names the fields a row must have (`REQUIRED_FIELDS`).
+
+    With `synthesize` (a `data.synthesize`-style node of generator arguments), `load()` first writes
+    the synthetic splits into the train file's folder with `synthesizer` (once: the writers keep a
+    manifest), so a stage writes only the data it reads."""
 
     consumer: str
+    synthesizer: Callable[..., Any] = staticmethod(synthesize)
 
-    def __init__(self, files: dict[str, str | None], kinds: list[str], on_error: str):
+    def __init__(self, files: dict[str, str | None], kinds: list[str], on_error: str, synthesize: Any = None):
         super().__init__()
         self.files = files
         self.kinds = list(kinds)
         self.on_error = on_error
+        self.synthesize = dict(synthesize) if synthesize is not None else None
         self.splits: dict[str, Any] = {}
         self.reports: dict[str, Any] = {}
 
     def load(self) -> None:
+        if self.synthesize is not None and not self.splits:
+            self.synthesizer(Path(self.files["train"]).parent, **self.synthesize)
         for split, path in self.files.items():
             if path is None or split in self.splits:
                 continue

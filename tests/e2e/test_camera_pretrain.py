@@ -5,6 +5,7 @@ a run resumes, and the tiny profile's `train_backbone` trains and checkpoints th
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -56,6 +57,7 @@ def test_metrics_and_artifacts(finished_run):
     rows = [json.loads(line) for line in (out / "eval_samples_trained.jsonl").read_text().splitlines()]
     assert len(rows) == 8 and {"output", "gold", "correct"} <= set(rows[0])
     assert "name: camera_pretrain" in (out / "checkpoint" / "reade_config.yaml").read_text()
+    assert not Path(cfg.data.train_file).parent.exists()  # the SFT data is not written: this stage does not read it
 
 
 def test_backbone_is_bit_identical_and_the_encoder_is_exported(finished_run):
