@@ -1,7 +1,10 @@
-"""python -m reade.construct — build CoT or key-element data with a teacher (conf/construct/construct.yaml).
+"""python -m reade.construct — build CoT or key-element data with a teacher, or select the RL set
+(conf/construct/construct.yaml).
 
-Thin: compose, check, build the endpoints and the stage the config names, hand over to
-`reade.construct.run.construct`, print the summary. A user error exits 2 with its message.
+Thin: compose, check, build the stage the config names. The teacher stages get their endpoints and go
+to `reade.construct.run.construct`; stage select asks no teacher (no endpoint is built, no server
+needed) and goes to `reade.construct.select.select`. The summary is logged; a user error exits 2
+with its message.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from omegaconf import DictConfig, OmegaConf
 import reade.construct.config  # noqa: F401  (registers the schemas)
 from reade.config import check_known_keys
 from reade.construct.run import construct
+from reade.construct.select import Selection, select
 from reade.construct.teacher import Endpoints
-from reade.errors import ReadeError
+from reade.errors import ConfigError, ReadeError
 from reade.utils.instantiate import build
 
 log = logging.getLogger(__name__)
@@ -26,17 +30,25 @@ log = logging.getLogger(__name__)
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     check_known_keys(cfg)
-    summary = construct(
-        build(cfg.stage),
-        Path(cfg.input),
-        Path(cfg.out_dir),
-        endpoints(cfg),
-        concurrency=cfg.concurrency,
-        retry_rejects=cfg.retry_rejects,
-        progress=cfg.progress,
-    )
+    stage = build(cfg.stage)
+    if isinstance(stage, Selection):
+        summary, statistics = select(stage, Path(cfg.input), Path(cfg.out_dir), [Path(p) for p in cfg.eval_files],
+                                     progress=cfg.progress)
+        print(statistics, flush=True)
+    elif cfg.eval_files:
+        raise ConfigError(f"eval_files is for stage=select; stage {stage.name} does not use it")
+    else:
+        summary = construct(
+            stage,
+            Path(cfg.input),
+            Path(cfg.out_dir),
+            endpoints(cfg),
+            concurrency=cfg.concurrency,
+            retry_rejects=cfg.retry_rejects,
+            progress=cfg.progress,
+        )
     for key, value in summary.items():
-        if key != "endpoints":
+        if key not in ("endpoints", "strata"):  # long; in summary.json
             log.info("  %-22s %s", key, value)
     log.info("wrote %s", Path(cfg.out_dir) / "summary.json")
     return summary

@@ -7,7 +7,7 @@ list, as in `reade.config`, so a misspelt key or a value of the wrong type is an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -51,9 +51,22 @@ class KeyElementsStageConfig:
 
 
 @dataclass
+class SelectStageConfig:
+    """No teacher: dedup against `eval_files`, balance and statistics (reade.construct.select)."""
+
+    _target_: str = "reade.construct.select.Selection"
+    target: Optional[int] = None
+    seed: int = 0
+    near_threshold: float = 0.8
+    shingle: int = 3
+    match_conditions: bool = True
+
+
+@dataclass
 class ConstructConfig:
     """`vision` / `audio`: the endpoints that describe images (identity, depth and pose frames) and audio;
-    null skips those conditions with the reason recorded in each row. `concurrency`: rows in flight."""
+    null skips those conditions with the reason recorded in each row. `concurrency`: rows in flight.
+    `eval_files`: the evaluation splits that stage select keeps out of the selection (other stages refuse it)."""
 
     stage: Any = MISSING
     teacher: EndpointConfig = MISSING
@@ -61,6 +74,7 @@ class ConstructConfig:
     audio: Optional[EndpointConfig] = None
     input: str = MISSING
     out_dir: str = MISSING
+    eval_files: list[str] = field(default_factory=list)
     concurrency: int = 8
     retry_rejects: bool = False
     progress: bool = True
@@ -73,6 +87,7 @@ def register() -> None:
     store.store(name="base_construct", node=ConstructConfig)
     store.store(group="stage", name="base_construct_cot", node=CotStageConfig)
     store.store(group="stage", name="base_construct_key_elements", node=KeyElementsStageConfig)
+    store.store(group="stage", name="base_construct_select", node=SelectStageConfig)
     store.store(group="teacher", name="base_endpoint", node=EndpointConfig)
 
 

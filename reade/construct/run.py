@@ -116,7 +116,7 @@ async def _build_all(stage: Stage, todo: list[Sample], endpoints: Endpoints, led
                                "reason": f"{type(error).__name__}: {error}"})
                 reasons["input"] += 1
             else:
-                ledger.write(_relative_paths(row, out_dir))
+                ledger.write(relative_paths(row, out_dir))
                 built += 1
             bar.update()
             bar.set_postfix(built=built, rejected=sum(reasons.values()), refresh=False)
@@ -130,7 +130,7 @@ async def _build_all(stage: Stage, todo: list[Sample], endpoints: Endpoints, led
     return built, reasons
 
 
-def _relative_paths(row: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+def relative_paths(row: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     """Condition paths relative to the output file, as the data contract wants (the input's are absolute here)."""
     base = out_dir.resolve()
     return {**row, "conditions": [{"kind": c["kind"], "path": os.path.relpath(c["path"], base)} for c in row["conditions"]]}
