@@ -12,7 +12,7 @@ from __future__ import annotations
 from reade.clients.openai_chat import Message
 from reade.schema import CAPTION_PARTS, CAPTION_TITLES
 
-PROMPT_VERSION = "construct-2026-11-23.1"
+PROMPT_VERSION = "construct-2026-11-22.1"
 
 OPERATIONS = ("create", "add", "modify", "remove")
 
