@@ -29,9 +29,8 @@ onto the `<|camera_pad|>` positions of the prompt.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -41,6 +40,8 @@ from einops import rearrange
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
+
+from reade.utils.io import read_settings, write_settings
 
 WEIGHTS_FILE = "camera_encoder.safetensors"
 CONFIG_FILE = "camera_encoder.json"
@@ -113,15 +114,11 @@ class CameraEncoderConfig:
         return self.pack_factor * self.patch_size * self.merge_size
 
     def save(self, file: str | Path) -> None:
-        Path(file).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        write_settings(self, file)
 
     @classmethod
     def load(cls, file: str | Path) -> CameraEncoderConfig:
-        raw = json.loads(Path(file).read_text())
-        unknown = set(raw) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"{file}: unknown camera encoder settings {sorted(unknown)}")
-        return cls(**raw)
+        return cls(**read_settings(file, cls))
 
 
 def _merged_grid(config: CameraEncoderConfig, num_frames: int, height: int, width: int) -> tuple[int, int, int]:

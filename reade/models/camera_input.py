@@ -18,8 +18,7 @@ encoder (`camera_input.json`) so a checkpoint always reloads with the sizes it w
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from torch import Tensor
 from reade.data.conditions.camera import MIN_FRAMES, CameraTrajectory
 from reade.data.conditions.plucker import pack_plucker, plucker_rays
 from reade.models.camera_encoder import CameraEncoderConfig, num_camera_tokens
+from reade.utils.io import read_settings, write_settings
 
 INPUT_FILE = "camera_input.json"
 
@@ -65,15 +65,11 @@ class CameraInputSettings:
         return num_camera_tokens(config, self.num_frames(frames), self.height, self.width)
 
     def save(self, folder: str | Path) -> None:
-        (Path(folder) / INPUT_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        write_settings(self, Path(folder) / INPUT_FILE)
 
     @classmethod
     def load(cls, file: str | Path) -> CameraInputSettings:
-        raw = json.loads(Path(file).read_text())
-        unknown = set(raw) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"{file}: unknown camera input settings {sorted(unknown)}")
-        return cls(**raw)
+        return cls(**read_settings(file, cls))
 
 
 def frame_indices(frames: int, max_frames: int) -> np.ndarray:

@@ -6,13 +6,14 @@ checkpoint without our settings file gets Qwen's own defaults, read from its pre
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+from reade.utils.io import read_settings, write_settings
 
 SETTINGS_FILE = "reade_processor.json"
 
@@ -53,14 +54,11 @@ class ProcessorSettings:
             raise ValueError(f"max_audio_seconds must be positive, got {self.max_audio_seconds}")
 
     def save(self, folder: str | Path) -> None:
-        (Path(folder) / SETTINGS_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        write_settings(self, Path(folder) / SETTINGS_FILE)
 
     @classmethod
     def load(cls, file: str | Path) -> ProcessorSettings:
-        raw = json.loads(Path(file).read_text())
-        unknown = set(raw) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"{file}: unknown processor settings {sorted(unknown)}")
+        raw = read_settings(file, cls)
         for key in ("image_mean", "image_std"):
             if key in raw:
                 raw[key] = tuple(raw[key])

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,18 @@ def _manifest_matches(out_dir: Path, manifest: dict[str, Any]) -> bool:
         return json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8")) == manifest
     except (OSError, json.JSONDecodeError):
         return False
+
+
+def write_settings(settings: Any, file: str | Path) -> None:
+    """A settings dataclass as indented JSON, the form `read_settings` checks on the way back."""
+    Path(file).write_text(json.dumps(asdict(settings), indent=2) + "\n")
+
+
+def read_settings(file: str | Path, what: str) -> dict[str, Any]:
+    """The fields saved by `write_settings` for dataclass `what`, refusing keys it does not have: a
+    checkpoint written by another version fails with the file and the keys named, not deep in `__init__`."""
+    raw = json.loads(Path(file).read_text())
+    unknown = set(raw) - {f.name for f in fields(what)}
+    if unknown:
+        raise ValueError(f"{file}: unknown {what.__name__} settings {sorted(unknown)}")
+    return raw
