@@ -33,20 +33,23 @@ def _check_temperature(temperature: float) -> None:
         raise ValueError(f"temperature must be positive, got {temperature}")
 
 
-def _per_position(logits: Tensor, chunk_size: int, fn: Callable[[int, int, Tensor], Tensor]) -> Tensor:
-    """[B, T] from `fn(b, t0, chunk)`, which maps the logits slice `logits[b, t0:t0+chunk_size]`
-    (a view, [t, V]) to its t values; one slice in memory at a time."""
+def _per_position(logits: Tensor, chunk_size: int, fn: Callable[[Tensor, slice], Tensor]) -> Tensor:
+    """[B, T] from `fn(chunk, positions)`, which maps the logits slice `logits[:, positions]` (a view,
+    [B, t, V]) to its [B, t] values; about `chunk_size` positions (rows x time) in memory at a time.
+
+    The slices are `split` views along time: under autograd their gradients are put back together by
+    one concatenation, where indexing rows and times one slice at a time would give every slice a
+    zero-filled gradient the size of all the logits."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
     batch, length = logits.shape[:2]
     if batch == 0 or length == 0:
         dtype = logits.dtype if logits.dtype in (torch.float32, torch.float64) else torch.float32
         return logits.new_zeros((batch, length), dtype=dtype)
-    rows = [
-        torch.cat([fn(b, t0, logits[b, t0 : t0 + chunk_size]) for t0 in range(0, length, chunk_size)])  # [T]
-        for b in range(batch)
-    ]
-    return torch.stack(rows)  # [B, T]
+    step = max(1, chunk_size // batch)  # time steps per slice
+    starts = range(0, length, step)
+    chunks = logits.split(step, dim=1)
+    return torch.cat([fn(chunk, slice(t0, t0 + chunk.shape[1])) for t0, chunk in zip(starts, chunks)], dim=1)  # [B, T]
 
 
 def _scaled(chunk: Tensor, temperature: float) -> Tensor:
@@ -70,11 +73,11 @@ def token_logprobs(
             f"expected logits [B, T, V] and token_ids [B, T], got {tuple(logits.shape)} and {tuple(token_ids.shape)}"
         )
 
-    def chunk_logprobs(b: int, t0: int, chunk: Tensor) -> Tensor:
-        chunk = _scaled(chunk, temperature)  # [t, V]
-        ids = rearrange(token_ids[b, t0 : t0 + chunk.shape[0]], "t -> t 1")  # [t, 1]
-        picked = rearrange(chunk.gather(-1, ids), "t 1 -> t")  # [t]
-        return picked - torch.logsumexp(chunk, dim=-1)  # [t]
+    def chunk_logprobs(chunk: Tensor, positions: slice) -> Tensor:
+        chunk = _scaled(chunk, temperature)  # [B, t, V]
+        ids = rearrange(token_ids[:, positions], "b t -> b t 1")  # [B, t, 1]
+        picked = rearrange(chunk.gather(-1, ids), "b t 1 -> b t")  # [B, t]
+        return picked - torch.logsumexp(chunk, dim=-1)  # [B, t]
 
     return _per_position(logits, chunk_size, chunk_logprobs)
 
@@ -89,9 +92,9 @@ def token_entropy(logits: Tensor, temperature: float = 1.0, *, chunk_size: int =
     if logits.ndim != 3:
         raise ValueError(f"expected logits [B, T, V], got {tuple(logits.shape)}")
 
-    def chunk_entropy(b: int, t0: int, chunk: Tensor) -> Tensor:
-        logp = torch.log_softmax(_scaled(chunk, temperature), dim=-1)  # [t, V]
-        return -(logp.exp() * logp).sum(-1)  # [t]
+    def chunk_entropy(chunk: Tensor, positions: slice) -> Tensor:
+        logp = torch.log_softmax(_scaled(chunk, temperature), dim=-1)  # [B, t, V]
+        return -(logp.exp() * logp).sum(-1)  # [B, t]
 
     return _per_position(logits, chunk_size, chunk_entropy)
 
