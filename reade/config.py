@@ -161,6 +161,7 @@ class SFTDataModuleConfig:
     instruction_dropout: float = "${stage.instruction_dropout}"  # type: ignore[assignment]
     max_length: int = "${data.max_length}"  # type: ignore[assignment]
     num_workers: int = "${data.num_workers}"  # type: ignore[assignment]
+    reasoning: bool = "${stage.reasoning}"  # type: ignore[assignment]
 
 
 @dataclass
@@ -180,6 +181,8 @@ class SFTStageConfig:
     gradient_clip_val: float = 1.0
     log_every_n_steps: int = 10
     instruction_dropout: float = 0.4
+    # Targets hold the <think> trace before the answer; false: the answer alone (stage=sft_no_cot).
+    reasoning: bool = True
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

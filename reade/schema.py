@@ -249,17 +249,22 @@ class Sample:
             row["meta"] = self.meta
         return row
 
-    def target(self) -> str:
-        """The assistant text SFT learns: the reasoning trace, then the six-part answer."""
-        if self.think is None:
+    def target(self, reasoning: bool = True) -> str:
+        """The assistant text SFT learns: the reasoning trace, then the six-part answer; without
+        `reasoning`, the answer alone (the no-CoT ablation's base)."""
+        if reasoning and self.think is None:
             raise SchemaError(f"sample {self.id} has no think trace, which SFT needs", "think")
         if self.caption is None:
             raise SchemaError(f"sample {self.id} has no caption, which SFT needs", "caption")
-        return render_output(self.think, self.caption)
+        return render_output(self.think, self.caption) if reasoning else render_answer(self.caption)
+
+
+def render_answer(caption: StructuredCaption) -> str:
+    return f"{ANSWER_OPEN}\n{caption.render()}\n{ANSWER_CLOSE}"
 
 
 def render_output(think: str, caption: StructuredCaption) -> str:
-    return f"{THINK_OPEN}\n{think}\n{THINK_CLOSE}\n{ANSWER_OPEN}\n{caption.render()}\n{ANSWER_CLOSE}"
+    return f"{THINK_OPEN}\n{think}\n{THINK_CLOSE}\n{render_answer(caption)}"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 REQUIRED_FIELDS = {
     "inference": (),
     "sft": ("think", "caption"),
+    "sft_answer": ("caption",),  # SFT on the answer alone, without the reasoning trace
     "grpo": ("key_elements",),
     "camera_pretrain": (),  # the target is the describer's caption of the row's trajectory
 }
@@ -146,7 +147,7 @@ def _to_row(sample: Sample, require: tuple[str, ...]) -> dict:
         "id": sample.id,
         "instruction": sample.instruction,
         "conditions": [{"kind": c.kind, "path": c.path} for c in sample.conditions],
-        "target": sample.target() if "think" in require else None,
+        "target": sample.target(reasoning="think" in require) if "caption" in require else None,
         # JSON text: arrow would otherwise merge the nested key-element sets into one inferred schema
         "key_elements": json.dumps(sample.key_elements.to_dict()) if "key_elements" in require else None,
     }

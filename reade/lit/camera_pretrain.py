@@ -40,6 +40,7 @@ from reade.lit.sft import SFTDataModule
 from reade.models.interpreter import InterpreterModel
 from reade.models.processing import IGNORE_INDEX
 from reade.rewards.camera_motion import camera_motion_correct
+from reade.rl.rollout.decode import greedy_completions
 
 log = logging.getLogger(__name__)
 
@@ -191,14 +192,7 @@ class CameraPretrainModule(L.LightningModule):
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         ids, instructions = batch.pop("ids"), batch.pop("instructions")
         gold, combined = batch.pop("motions"), batch.pop("combined")
-        prompt_length = batch["input_ids"].shape[1]
-        generated = self.model.generate(
-            **batch,
-            max_new_tokens=self.max_new_tokens,
-            do_sample=False,
-            pad_token_id=self.processor.tokenizer.pad_token_id,
-        )  # [B, prompt_length + new]
-        texts = self.processor.decode(generated[:, prompt_length:])
+        texts = greedy_completions(self.model, self.processor, batch, self.max_new_tokens)
         for sample_id, instruction, text, motions, both in zip(ids, instructions, texts, gold, combined):
             right = camera_motion_correct(text, motions)
             single = float(not both)

@@ -38,8 +38,7 @@ from reade.rewards.judges.base import Judge
 from reade.rl.logprobs import completion_logits, token_entropy, token_logprobs
 from reade.rl.loss import clip_fractions, group_advantages, group_reward_std, grpo_loss, per_token_kl
 from reade.rl.rollout.base import Rollouts, RolloutEngine, SamplingSettings
-from reade.rl.rollout.decode import Sampler, decode
-from reade.rl.rollout.hf import text_decoder
+from reade.rl.rollout.decode import greedy_completions
 from reade.schema import SampleKeyElements, parse_output
 
 log = logging.getLogger(__name__)
@@ -427,12 +426,7 @@ class GRPOModule(L.LightningModule):
     def test_step(self, rows: list[dict[str, Any]], batch_idx: int) -> None:
         instructions, conditions, key_elements = self._prompt_inputs(rows)
         batch = move_data_to_device(self._encode(rows, instructions, conditions), self.device)
-        generated, _ = decode(
-            self.model, text_decoder(self.model), batch, Sampler(self.processor.suppressed_ids, greedy=True),
-            max_new_tokens=self.eval_max_new_tokens, eos_token_id=self.processor.eos_token_id,
-            pad_token_id=self.processor.pad_token_id,
-        )  # [B, new]
-        texts = self.processor.decode(generated)
+        texts = greedy_completions(self.model, self.processor, batch, self.eval_max_new_tokens)
         scores = self.assigner.score(texts, key_elements)
         for row, text, score in zip(rows, texts, scores):
             self._eval_scores.append([getattr(score, name) for name in SCORE_FIELDS])

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from reade.data.collate import InterpreterCollator
 from reade.lit.splits import SplitsDataModule
+from reade.rl.rollout.decode import greedy_completions
 from reade.schema import parse_output
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ class SFTDataModule(SplitsDataModule):
 
     def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None, kinds: list[str],
                  on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int, instruction_dropout: float,
-                 max_length: int, num_workers: int = 0, synthesize: Any = None):
+                 max_length: int, num_workers: int = 0, synthesize: Any = None, reasoning: bool = True):
+        if not reasoning:
+            self.consumer = "sft_answer"  # targets are the answer alone: rows need no think trace
         super().__init__({"train": train_file, "val": val_file, "test": test_file}, kinds, on_error, synthesize)
         self.processor = processor
         self.batch_size = batch_size
@@ -114,40 +117,41 @@ class SFTModule(L.LightningModule):
         self._loss(batch, "val")
 
     def on_test_epoch_start(self) -> None:
-        self._eval_counts = torch.zeros(2, device=self.device)
+        self._eval_counts = torch.zeros(3, device=self.device)  # format ok, answer ok, outputs
         self._eval_rows = []
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         ids, instructions = batch.pop("ids"), batch.pop("instructions")
-        prompt_length = batch["input_ids"].shape[1]
-        generated = self.model.generate(
-            **batch,
-            max_new_tokens=self.max_new_tokens,
-            do_sample=False,
-            pad_token_id=self.processor.tokenizer.pad_token_id,
-        )  # [B, prompt_length + new]
-        texts = self.processor.decode(generated[:, prompt_length:])
+        texts = greedy_completions(self.model, self.processor, batch, self.max_new_tokens)
         for sample_id, instruction, text in zip(ids, instructions, texts):
             parsed = parse_output(text)
-            self._eval_counts += torch.tensor([float(parsed.ok), 1.0], device=self.device)
+            answered = parsed.caption is not None
+            self._eval_counts += torch.tensor([float(parsed.ok), float(answered), 1.0], device=self.device)
             self._eval_rows.append({"id": sample_id, "instruction": instruction, "output": text,
-                                    "format_ok": parsed.ok, "errors": list(parsed.errors)})
+                                    "format_ok": parsed.ok, "answer_ok": answered, "errors": list(parsed.errors)})
 
     def on_test_epoch_end(self) -> None:
-        hits, total = self.all_gather(self._eval_counts).reshape(-1, 2).sum(0)
+        """eval/format_rate: outputs with both the <think> and the six-part <answer> format;
+        eval/answer_rate: outputs whose six-part <answer> parses, with or without a trace."""
+        hits, answers, total = self.all_gather(self._eval_counts).reshape(-1, 3).sum(0)
         self.log(f"eval/format_rate{self.eval_tag}", hits / total.clamp(min=1), rank_zero_only=True)
+        self.log(f"eval/answer_rate{self.eval_tag}", answers / total.clamp(min=1), rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
             path = Path(self.samples_path.format(tag=self.eval_tag or "_trained"))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(json.dumps(row) + "\n" for row in self._eval_rows), encoding="utf-8")
-            log.info("format rate%s: %d/%d; outputs in %s", self.eval_tag, int(hits), int(total), path)
+            log.info("format rate%s: %d/%d (answer alone %d); outputs in %s", self.eval_tag, int(hits), int(total),
+                     int(answers), path)
 
     def summary_lines(self, metrics: dict[str, Any]) -> list[str]:
         rate, untrained = metrics.get("eval/format_rate"), metrics.get("eval/format_rate_untrained")
         if rate is None:
             return []
         before = f"{untrained:.3f}" if untrained is not None else "n/a"
-        return [f"held-out format rate (<think> + six-part <answer>): trained {rate:.3f}, untrained {before}"]
+        lines = [f"held-out format rate (<think> + six-part <answer>): trained {rate:.3f}, untrained {before}"]
+        if metrics.get("eval/answer_rate") is not None:
+            lines.append(f"held-out six-part <answer> rate (trace or not): trained {metrics['eval/answer_rate']:.3f}")
+        return lines
 
     def configure_optimizers(self) -> dict[str, Any]:
         trainable = [p for p in self.model.parameters() if p.requires_grad]

@@ -2,7 +2,9 @@
 
 A stage that names `upstream` (grpo → sft) starts from that stage's exported HF checkpoint. The
 upstream run is this job with `stage=<upstream>` and without the overrides that only concern this
-stage (`stage.*`, reward, judge, rollout, resuming), so every row of a sweep over those shares it.
+stage (`stage.*`, reward, judge, rollout, resuming), so every row of a sweep over those shares it;
+an experiment file is passed on for what it says about data, backbone and conditions, but its
+`stage:` settings stay with the downstream stage (the upstream's stage node is always the plain one).
 Its resolved config (run folder left out) is hashed into a folder under
 `${paths.cache_dir}/stages/`; a folder with a `DONE` marker is reused. An interrupted upstream run
 leaves no marker and is never reused: the next job starts it again from scratch. A file lock keeps
@@ -31,17 +33,13 @@ log = logging.getLogger(__name__)
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 DONE = "DONE"
 # Overrides of the downstream job that the upstream run does not inherit.
-DOWNSTREAM_ONLY = ("stage", "reward", "judge", "rollout", "ckpt_path", "profile")
+DOWNSTREAM_ONLY = ("stage", "strategy", "reward", "judge", "rollout", "ckpt_path", "profile")
 PLACEHOLDER_DIR = "/upstream-run-folder"
 
 
 def upstream_overrides(task_overrides: list[str], upstream: str) -> list[str]:
     """This job's command-line overrides, minus the downstream-only ones, plus `stage=<upstream>`."""
-    kept = []
-    for override in task_overrides:
-        key = override.lstrip("+~").split("=", 1)[0]
-        if key.split(".", 1)[0] not in DOWNSTREAM_ONLY:
-            kept.append(override)
+    kept = [override for override in task_overrides if _key(override).split(".", 1)[0] not in DOWNSTREAM_ONLY]
     return kept + [f"stage={upstream}"]
 
 
@@ -81,14 +79,27 @@ def _task_overrides() -> list[str]:
 
 
 def _compose(overrides: list[str]) -> DictConfig:
-    if GlobalHydra.instance().is_initialized():
-        cfg = compose("train", overrides=overrides)
-    else:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-            cfg = compose("train", overrides=overrides)
+    """The upstream job's config. Stage settings an experiment (or a strategy) writes are its downstream
+    stage's, so the stage node is the one `stage=<upstream>` gives on the same backbone (profile
+    included)."""
+    cfg = _compose_train(overrides, return_hydra_config=True)
+    choices = cfg.hydra.runtime.choices
+    cfg.stage = _compose_train([f"stage={choices.stage}", f"backbone={choices.backbone}"]).stage
     with open_dict(cfg):
         cfg.pop("hydra", None)
     return cfg
+
+
+def _compose_train(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
+    if GlobalHydra.instance().is_initialized():
+        return compose("train", overrides=overrides, return_hydra_config=return_hydra_config)
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose("train", overrides=overrides, return_hydra_config=return_hydra_config)
+
+
+def _key(override: str) -> str:
+    """The config key an override sets: `+stage.beta=0` -> `stage.beta`."""
+    return override.lstrip("+~").split("=", 1)[0]
 
 
 @contextmanager

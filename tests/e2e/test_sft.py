@@ -18,6 +18,7 @@ from reade.models.backbone import load_backbone
 from reade.models.from_config import backbone_from_config
 from reade.models.interpreter import InterpreterModel
 from reade.train import train
+from reade.utils.instantiate import build
 from tests.conftest import ROOT, compose_train
 from tests.unit.data.test_jsonl import broken_copy
 
@@ -181,3 +182,16 @@ def test_sft_bf16_on_cuda(small, tmp_path):
     metrics = train(cfg)
     assert torch.isfinite(torch.tensor(metrics["train/loss"]))
     assert "eval/format_rate" in metrics
+
+
+def test_sft_without_the_reasoning_trace_learns_the_answer_alone(tmp_path, small):
+    """stage=sft_no_cot (the no-CoT ablation's start on the tiny default): targets are <answer> blocks
+    without a <think> trace, and the run reports how often its outputs hold a six-part answer."""
+    cfg = compose_train([*small, "stage=sft_no_cot", f"paths.root_dir={tmp_path}"], tmp_path / "out")
+    datamodule = build(cfg.stage.datamodule)
+    datamodule.load()
+    targets = datamodule.splits["train"]["target"]
+    assert all(t.startswith("<answer>\n1. Dense caption:") and "<think>" not in t for t in targets)
+    metrics = train(cfg)
+    assert 0.0 <= metrics["eval/answer_rate"] <= 1.0 and "eval/answer_rate_untrained" in metrics
+    assert "name: sft_no_cot" in (tmp_path / "out" / "checkpoint" / "reade_config.yaml").read_text()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
@@ -43,10 +45,16 @@ def test_every_experiment_composes_with_every_sweep_value(name, tmp_path):
     params = raw["hydra"]["sweeper"]["params"]
     assert params, "an experiment must sweep something"
     for key, values in params.items():
+        group = key.lstrip("+")
         for value in str(values).split(","):
             cfg = compose_train([f"+experiment={name}", f"{key}={value}"], tmp_path)
+            check_known_keys(cfg)
             OmegaConf.to_container(cfg, resolve=True)
-            assert str(OmegaConf.select(cfg, key)) == value
+            assert HydraConfig.get().mode == RunMode.MULTIRUN
+            if (CONF / group).is_dir():  # a config group: the job runs that option
+                assert HydraConfig.get().runtime.choices[group] == value
+            else:
+                assert str(OmegaConf.select(cfg, key)) == value
 
 
 def test_default_is_tiny_sft_on_synthetic_cpu(tmp_path):

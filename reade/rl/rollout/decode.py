@@ -33,6 +33,10 @@ from transformers import DynamicCache, TopKLogitsWarper, TopPLogitsWarper
 from reade.models.interpreter import InterpreterModel
 
 QWEN2_DECODERS = {"qwen2": None, "qwen2_5_omni_thinker": "language_model"}
+UNSUPPORTED = (
+    "the decode loop runs Qwen2-family language models with plain RoPE and full attention (Qwen2.5, the "
+    "Qwen2.5-Omni thinker); this model is a {model_type!r} one"
+)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -111,6 +115,14 @@ class TextDecoder:
             x = x + attention.o_proj(rearrange(out, "n h 1 d -> n 1 (h d)"))
             x = x + layer.mlp(layer.post_attention_layernorm(x))
         return self.model.lm_head(self.text.norm(x))[:, 0].float()  # [N, V]
+
+
+def text_decoder(model: nn.Module) -> TextDecoder:
+    """The model's decoder, or a ValueError that names the model type the loop cannot run."""
+    decoder = TextDecoder.of(model)
+    if decoder is None:
+        raise ValueError(UNSUPPORTED.format(model_type=getattr(getattr(unwrap(model), "config", None), "model_type", None)))
+    return decoder
 
 
 def rotate_half(x: Tensor) -> Tensor:
@@ -194,3 +206,11 @@ def decode(model: nn.Module, decoder: TextDecoder, prompts: dict[str, Tensor], s
         logits = decoder.step(token, start + t, keys, values, prompt_length + t, key_mask)
     ids = torch.stack(tokens, dim=1)  # [N, C]
     return ids, torch.stack(token_logps, dim=1) if logprobs else None
+
+
+def greedy_completions(model: nn.Module, processor, prompts: dict[str, Tensor], max_new_tokens: int) -> list[str]:
+    """The held-out evaluations' outputs: greedy, special tokens never chosen, decoded to text."""
+    ids, _ = decode(model, text_decoder(model), prompts, Sampler(processor.suppressed_ids, greedy=True),
+                    max_new_tokens=max_new_tokens, eos_token_id=processor.eos_token_id,
+                    pad_token_id=processor.pad_token_id)  # [B, new]
+    return processor.decode(ids)

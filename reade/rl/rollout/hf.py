@@ -10,20 +10,7 @@ from __future__ import annotations
 import torch
 
 from reade.rl.rollout.base import Rollouts, RolloutEngine, completion_mask
-from reade.rl.rollout.decode import Sampler, TextDecoder, decode, unwrap
-
-UNSUPPORTED = (
-    "rollout=hf decodes Qwen2-family language models with plain RoPE and full attention (Qwen2.5, the "
-    "Qwen2.5-Omni thinker); this policy is a {model_type!r} model"
-)
-
-
-def text_decoder(model: torch.nn.Module) -> TextDecoder:
-    """The policy's decoder, or a ValueError that names the model type the engine cannot decode."""
-    decoder = TextDecoder.of(model)
-    if decoder is None:
-        raise ValueError(UNSUPPORTED.format(model_type=getattr(getattr(unwrap(model), "config", None), "model_type", None)))
-    return decoder
+from reade.rl.rollout.decode import Sampler, decode, text_decoder
 
 
 class HFRollout(RolloutEngine):

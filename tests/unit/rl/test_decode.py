@@ -11,8 +11,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCau
 from reade.data.synthetic.trajectory import camera_trajectory
 from reade.models.backbone import load_backbone
 from reade.rl.logprobs import completion_logits, token_logprobs
-from reade.rl.rollout.decode import Sampler, TextDecoder, decode, sample_tokens
-from reade.rl.rollout.hf import text_decoder
+from reade.rl.rollout.decode import Sampler, TextDecoder, decode, greedy_completions, sample_tokens, text_decoder
 from reade.rl.rollout.vllm import export_language_model
 
 TINY_CAMERA = dict(patch_size=2, hidden_size=32, depth=2, num_heads=2, mlp_ratio=2.0, max_frames=16, height=32, width=32)
@@ -115,6 +114,7 @@ def test_greedy_decoding_equals_generate(case):
         generated = model.generate(**prompts, max_new_tokens=12, do_sample=False,
                                    eos_token_id=processor.eos_token_id, pad_token_id=processor.pad_token_id)
     assert torch.equal(ids, generated[:, prompts["input_ids"].shape[1]:])
+    assert greedy_completions(model, processor, prompts, 12) == processor.decode(ids)
 
 
 def test_decoding_stops_once_every_row_has_ended(thinker):
@@ -159,7 +159,7 @@ def test_sampler_suppresses_then_filters_like_generate():
 def test_other_decoders_are_refused_by_name():
     llama = LlamaForCausalLM(LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
                                          num_attention_heads=2, num_key_value_heads=1))
-    with pytest.raises(ValueError, match="rollout=hf decodes Qwen2-family.*'llama'"):
+    with pytest.raises(ValueError, match="runs Qwen2-family.*'llama'"):
         text_decoder(llama)
     sliding = Qwen2ForCausalLM(Qwen2Config(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
                                            num_attention_heads=2, num_key_value_heads=1, use_sliding_window=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from omegaconf import OmegaConf
 
 from reade.errors import ConfigError
 from reade.utils.upstream import DONE, starting_checkpoint, upstream_overrides
@@ -83,3 +84,26 @@ def test_sft_with_camera_conditions_starts_from_camera_pretraining(tmp_path, con
     assert cfg.stage.upstream == upstream
     assert compose_train([f"paths.root_dir={tmp_path}", f"condition={condition}", "stage=camera_pretrain"]).stage.upstream is None
     assert compose_train([f"paths.root_dir={tmp_path}", f"condition={condition}", "stage=grpo"]).stage.upstream == "sft"
+
+
+def test_an_experiments_stage_settings_stay_with_its_own_stage(tmp_path):
+    """ablation_no_cot's jobs (one per reward subset) start from one answer-only SFT run, whose stage
+    node is plain `stage=sft_no_cot`: the GRPO settings of the experiment and its strategy (among them
+    `stage.upstream: sft_no_cot`, which would make the SFT run its own upstream) do not leak into it."""
+    run = FakeRun()
+    folders = {starting_checkpoint(grpo_config(tmp_path, "+experiment=ablation_no_cot", f"reward={reward}"), run)
+               for reward in ("user", "user_detail", "full")}
+    assert len(folders) == 1 and len(run.configs) == 1
+    [upstream] = run.configs
+    plain = compose_train(["stage=sft_no_cot", f"paths.root_dir={tmp_path}"], output_dir=tmp_path / "run")
+    assert OmegaConf.to_container(upstream.stage) == OmegaConf.to_container(plain.stage)
+    assert upstream.stage.name == "sft_no_cot" and upstream.stage.reasoning is False
+    assert upstream.stage.upstream == "camera_pretrain"  # condition=all: the camera encoder's stage, not itself
+
+
+def test_strategies_start_from_the_sft_run_their_names_say(tmp_path):
+    run = FakeRun()
+    cot = starting_checkpoint(grpo_config(tmp_path, "+experiment=learning_strategy", "+strategy=cot_grpo"), run)
+    no_cot = starting_checkpoint(grpo_config(tmp_path, "+experiment=learning_strategy", "+strategy=grpo_only"), run)
+    assert [cfg.stage.name for cfg in run.configs] == ["sft", "sft_no_cot"]
+    assert "/sft-" in cot and "/sft_no_cot-" in no_cot
