@@ -1,13 +1,15 @@
 """python -m reade.train — run one training stage from the Hydra config tree in conf/.
 
-Thin on purpose: compose, train the upstream stage if this one starts from it and the stage cache
-has no finished run, seed, build what the config names, evaluate before training, fit, export an
-HF checkpoint, evaluate again, write metrics.json. Every piece lives in an importable
+Thin on purpose: compose, reuse an identical finished run from the stage cache if there is one,
+else train the upstream stage if this one starts from it and the stage cache has no finished run,
+seed, build what the config names, evaluate before training, fit, export an HF checkpoint, evaluate
+again, write metrics.json. Every piece lives in an importable
 module; a user error (bad data, impossible config) ends the job with its message and no traceback.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -24,7 +26,7 @@ from reade.models.from_config import backbone_from_config
 from reade.utils.instantiate import build
 from reade.utils.metrics import update_metrics
 from reade.utils.tracking import close_logger, make_logger
-from reade.utils.upstream import starting_checkpoint
+from reade.utils.upstream import link_run, reuse_or_train, starting_checkpoint, with_stage_settings
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,30 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+def run_job(cfg: DictConfig) -> dict[str, Any]:
+    """A top-level job: an identical finished run in the stage cache is reused, not retrained."""
+    cfg = with_stage_settings(cfg)
+    return reuse_or_train(cfg, train, lambda folder: _reuse(cfg, folder))
+
+
+def _reuse(cfg: DictConfig, folder: Path) -> dict[str, Any]:
+    """This run folder gets the cached run's checkpoint and metrics; the tracker records the reuse."""
+    check_known_keys(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    link_run(folder, output_dir)
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    logger = make_logger(cfg)
+    failed = True
+    try:
+        logger.log_hyperparams({"reused_run": str(folder)})
+        logger.log_metrics(metrics, step=0)
+        failed = False
+    finally:
+        close_logger(logger, failed)
+    print(f"run folder: {output_dir}\nreused the identical finished run {folder} (no training)", flush=True)
+    return metrics
+
+
 def _resume_path(ckpt_path: str | None, output_dir: Path) -> str | None:
     if ckpt_path == "last":
         last = output_dir / "checkpoints" / "last.ckpt"
@@ -81,7 +107,7 @@ def _resume_path(ckpt_path: str | None, output_dir: Path) -> str | None:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     try:
-        metrics = train(cfg)
+        metrics = run_job(cfg)
     except ReadeError as error:
         log.error("%s", error)  # console and <run>/train.log
         sys.exit(2)

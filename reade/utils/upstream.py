@@ -13,9 +13,11 @@ two jobs of a sweep from training the same upstream at once.
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import hashlib
 import logging
+import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from reade.errors import ConfigError
 
@@ -69,9 +72,100 @@ def starting_checkpoint(cfg: DictConfig, run: Callable[[DictConfig], Any]) -> st
 
 
 def _config_hash(overrides: list[str]) -> str:
-    resolved = _compose(overrides + [f"paths.output_dir={PLACEHOLDER_DIR}"])
-    text = OmegaConf.to_yaml(resolved, resolve=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    return _resolved_hash(_compose(overrides))
+
+
+def _resolved_hash(cfg: DictConfig) -> str:
+    """sha256 of the resolved config with the run folder left out: equal configs, one cache entry."""
+    cfg = copy.deepcopy(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = PLACEHOLDER_DIR
+    return hashlib.sha256(OmegaConf.to_yaml(cfg, resolve=True).encode()).hexdigest()[:12]
+
+
+def with_stage_settings(cfg: DictConfig) -> DictConfig:
+    """This job's config with `stage_settings.<its stage>` merged into its stage node, as an
+    upstream run of that stage gets them; the same key on the command line is a ConfigError, not a
+    silent loser."""
+    if not HydraConfig.initialized():
+        return cfg
+    stage = HydraConfig.get().runtime.choices.get("stage")
+    settings = cfg.stage_settings.get(stage)
+    if not settings:
+        return cfg
+    given = {_key(o)[len("stage."):] for o in _task_overrides() if _key(o).startswith("stage.")}
+    both = sorted(given & set(_dotted_keys(settings)))
+    if both:
+        raise ConfigError(f"stage.{both[0]} is set on the command line and in stage_settings.{stage}: keep one")
+    cfg.stage = _merged(cfg.stage, settings, stage)
+    return cfg
+
+
+def _merged(stage_node: DictConfig, settings: DictConfig | None, stage: str) -> DictConfig:
+    """`settings` merged into a stage node through its schema: a typo is a ConfigError naming it."""
+    if not settings:
+        return stage_node
+    try:
+        return OmegaConf.merge(stage_node, settings)
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"stage_settings.{stage}: {getattr(error, 'msg', error)}") from error
+
+
+def _dotted_keys(node: Any, prefix: str = "") -> Iterator[str]:
+    for key, value in node.items():
+        if isinstance(value, DictConfig):
+            yield from _dotted_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def identical_cached_run(cfg: DictConfig) -> Path | None:
+    """The stage-cache folder of this job's run as another job's upstream would make it, when this
+    job's resolved config is exactly that run's (no stage settings of its own, no resume); else None.
+
+    A sweep row that runs a stage alone (strategy cot_only: SFT) and a row that starts GRPO from the
+    same SFT then share one training run, whichever comes first."""
+    if not HydraConfig.initialized():
+        return None
+    stage = HydraConfig.get().runtime.choices.get("stage")
+    key = _config_hash(upstream_overrides(_task_overrides(), stage))
+    if key != _resolved_hash(cfg):
+        return None
+    return Path(cfg.paths.cache_dir) / "stages" / f"{stage}-{key}"
+
+
+def reuse_or_train(cfg: DictConfig, run: Callable[[DictConfig], dict[str, Any]],
+                   reuse: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """A top-level job: `reuse(folder)` of an identical finished stage-cache run, or `run(cfg)` in its
+    own run folder, which is then linked into the cache for later jobs (hard links: no copy, and the
+    cache entry survives a deleted run folder)."""
+    folder = identical_cached_run(cfg)
+    if folder is None:
+        return run(cfg)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(folder.with_suffix(".lock")):
+        if (folder / DONE).is_file():
+            log.info("stage %s: an identical finished run is in %s; reusing it instead of training", cfg.stage.name, folder)
+            return reuse(folder)
+        metrics = run(cfg)
+        shutil.rmtree(folder, ignore_errors=True)
+        link_run(Path(cfg.paths.output_dir), folder)
+        (folder / DONE).write_text(f"published by {cfg.paths.output_dir}\n")
+    return metrics
+
+
+def link_run(source: Path, target: Path) -> None:
+    """A finished run's checkpoint folder and metrics.json under `target`, as hard links."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / "checkpoint", target / "checkpoint", copy_function=_link)
+    _link(source / "metrics.json", target / "metrics.json")
+
+
+def _link(source: str | Path, target: str | Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
 
 
 def _task_overrides() -> list[str]:
@@ -81,10 +175,11 @@ def _task_overrides() -> list[str]:
 def _compose(overrides: list[str]) -> DictConfig:
     """The upstream job's config. Stage settings an experiment (or a strategy) writes are its downstream
     stage's, so the stage node is the one `stage=<upstream>` gives on the same backbone (profile
-    included)."""
+    included), with the job's `stage_settings.<upstream>` applied."""
     cfg = _compose_train(overrides, return_hydra_config=True)
     choices = cfg.hydra.runtime.choices
-    cfg.stage = _compose_train([f"stage={choices.stage}", f"backbone={choices.backbone}"]).stage
+    plain = _compose_train([f"stage={choices.stage}", f"backbone={choices.backbone}"]).stage
+    cfg.stage = _merged(plain, cfg.stage_settings.get(choices.stage), choices.stage)
     with open_dict(cfg):
         cfg.pop("hydra", None)
     return cfg

@@ -1,9 +1,12 @@
 """The interface every judge backend implements, with the caching, NaN and counting rules in one place.
 
-A judge answers two questions, in batches: which fraction of a set of key elements a caption covers
-(the matching function M of eq. 3, summed over a set) and whether a caption contradicts itself
-(R_contra of eq. 4). Backends implement `_coverage` and `_contradiction` for cache misses only and
-return NaN where they could not give a verdict; NaN is never cached, so a re-run asks again.
+A judge answers three questions, in batches: which fraction of a set of key elements a caption covers
+(the matching function M of eq. 3, summed over a set), whether a caption contradicts itself
+(R_contra of eq. 4) and, for evaluation (appendix E.1, Table 13), how well one part of a predicted
+caption describes the same part of the gold caption, on a 0-5 scale. Backends implement `_coverage`,
+`_contradiction` and `_quality` for cache misses only and return NaN where they could not give a
+verdict; NaN is never cached, so a re-run asks again. Each question is its own cache kind, so the
+verdicts of one never answer another.
 
 Everything is async so that an LLM judge can keep many requests in flight and the GRPO loop can ask
 for a whole generation batch in one call. Synchronous callers use `Judge.run`, which drives the
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from reade.rewards.judges.cache import VerdictCache, verdict_key
-from reade.schema import KeyElements
+from reade.schema import CAPTION_PARTS, KeyElements
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ T = TypeVar("T")
 NAN = float("nan")
 CACHE_FILE = "verdicts.sqlite"
 FAILURES_LOGGED = 5
+QUALITY_MAX = 5.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,26 @@ class CoverageQuery:
 
     elements: KeyElements
     text: str
+
+
+@dataclass(frozen=True)
+class QualityQuery:
+    """One predicted caption part against the gold caption's same part.
+
+    `aspect` is a `reade.schema.CAPTION_PARTS` name. An empty `reference` is refused here: the schema
+    requires every gold part to be non-empty, so one that is empty is a bug upstream, and any score
+    given for it (NaN included, which reads as a judge failure) would slip silently into an average.
+    """
+
+    aspect: str
+    candidate: str
+    reference: str
+
+    def __post_init__(self):
+        if self.aspect not in CAPTION_PARTS:
+            raise ValueError(f"unknown caption part {self.aspect!r}; expected one of {CAPTION_PARTS}")
+        if not self.reference.strip():
+            raise ValueError(f"the reference {self.aspect} text is empty: there is nothing to score against")
 
 
 @dataclass
@@ -88,6 +112,10 @@ class Judge(ABC):
     async def _contradiction(self, texts: list[str]) -> list[float]:
         """1.0 where the text contradicts itself, 0.0 where it does not, NaN where no verdict could be had."""
 
+    @abstractmethod
+    async def _quality(self, queries: list[QualityQuery]) -> list[float]:
+        """A score in [0, QUALITY_MAX] for each query (non-empty candidate), NaN where none could be had."""
+
     async def coverage(self, queries: Sequence[CoverageQuery], *, use_cache: bool = True) -> list[float]:
         """An empty set is covered (1.0) and an empty text covers nothing (0.0): no backend call for either."""
 
@@ -104,6 +132,15 @@ class Judge(ABC):
         texts = list(texts)
         return await self._verdicts(
             "contradiction", texts, texts, lambda t: None if t.strip() else 0.0, self._contradiction, use_cache
+        )
+
+    async def quality(self, queries: Sequence[QualityQuery], *, use_cache: bool = True) -> list[float]:
+        """Scores in [0, 5], NaN where the backend failed. An empty candidate describes nothing of its
+        part (0.0) without a backend call."""
+        queries = list(queries)
+        payloads = [{"aspect": q.aspect, "candidate": q.candidate, "reference": q.reference} for q in queries]
+        return await self._verdicts(
+            "quality", queries, payloads, lambda q: None if q.candidate.strip() else 0.0, self._quality, use_cache
         )
 
     def run(self, coroutine: Awaitable[T]) -> T:

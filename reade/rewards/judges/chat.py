@@ -9,13 +9,15 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any, Callable
 
-from reade.rewards.judges.base import NAN, CoverageQuery, Judge
+from reade.rewards.judges.base import NAN, CoverageQuery, Judge, QualityQuery
 from reade.rewards.judges.prompts import (
     PROMPT_VERSION,
     contradiction_messages,
     coverage_messages,
+    parse_quality,
     parse_score,
     parse_yes_no,
+    quality_messages,
 )
 
 Conversation = list[dict[str, str]]
@@ -65,6 +67,10 @@ class ChatJudge(Judge):
 
     async def _contradiction(self, texts: list[str]) -> list[float]:
         return await self._ask([contradiction_messages(t) for t in texts], parse_yes_no)
+
+    async def _quality(self, queries: list[QualityQuery]) -> list[float]:
+        conversations = [quality_messages(q.aspect, q.reference, q.candidate) for q in queries]
+        return await self._ask(conversations, parse_quality)
 
     async def _ask(self, conversations: list[Conversation], parse: Callable[[str], float | None]) -> list[float]:
         verdicts: list[float] = [NAN] * len(conversations)

@@ -11,6 +11,12 @@ The threshold 0.5 was chosen from measured cosines: the paraphrases in the table
 tests/unit/rewards/test_offline_judges.py reach 0.53-0.80 on their best span, other facts at most
 0.38 (antonyms and other colours, which reach 0.61-0.71, are excluded by `conflicts`). It is part
 of the judge's identity, so changing it never reuses old verdicts.
+
+Quality is 5 x max(0, cosine) of the two parts' whole-text embeddings: a similarity proxy, not the
+rubric an LLM judge applies. It rewards a candidate on the same topic in other words, but cannot
+tell a missing detail from a present one once the gist matches, and it sees a contradiction
+("a red car" against "a blue car") as near agreement. The model reads at most 256 word pieces, so
+of a long dense part only the first 200 words or so count.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import torch
 from reade.rewards.consistency import COLOURS, contradicts
 from reade.rewards.content import coverage
 from reade.rewards.elements import element_list
-from reade.rewards.judges.base import CoverageQuery, Judge
+from reade.rewards.judges.base import QUALITY_MAX, CoverageQuery, Judge, QualityQuery
 from reade.rewards.judges.lexical import covered_elements
 from reade.rewards.text import sentences
 
@@ -65,6 +71,14 @@ class EmbeddingJudge(Judge):
     async def _contradiction(self, texts: list[str]) -> list[float]:
         return [float(contradicts(t)) for t in texts]
 
+    async def _quality(self, queries: list[QualityQuery]) -> list[float]:
+        return await asyncio.to_thread(self._quality_now, queries)
+
+    def _quality_now(self, queries: list[QualityQuery]) -> list[float]:
+        self._embed({q.candidate for q in queries} | {q.reference for q in queries})
+        cosines = [float(self._vectors[q.candidate] @ self._vectors[q.reference]) for q in queries]
+        return [QUALITY_MAX * min(1.0, max(0.0, cosine)) for cosine in cosines]  # rounding can pass 1
+
     def _coverage_now(self, queries: list[CoverageQuery]) -> list[float]:
         """Lexical matches first; only values still unmatched (and their captions' spans) are embedded."""
         rows = []
@@ -73,8 +87,8 @@ class EmbeddingJudge(Judge):
             lexical = covered_elements(elements, query.text)
             rows.append((elements, lexical, spans_of(query.text) if not all(lexical) else []))
         missed = [e for elements, lexical, _ in rows for e, hit in zip(elements, lexical) if not hit]
-        self._embed({e.phrase for e in missed} | {e.text for e in missed if e.kind == "attribute"})
-        self._embed({s for _, _, spans in rows for s in spans})
+        phrases = {e.phrase for e in missed} | {e.text for e in missed if e.kind == "attribute"}
+        self._embed(phrases | {s for _, _, spans in rows for s in spans})
         scores = []
         for elements, lexical, spans in rows:
             matched = list(lexical)
@@ -99,12 +113,16 @@ class EmbeddingJudge(Judge):
         return self._model
 
     def _embed(self, texts: set[str]) -> None:
-        """Unit vectors for texts not seen yet; the G completions of a prompt share most phrases."""
+        """Unit vectors for texts not seen yet; the G completions of a prompt share most phrases.
+
+        When the memo is full it is emptied and all of `texts` embedded again, since the caller reads
+        every one of them back, the ones it had seen before included."""
         new = sorted(t for t in texts if t not in self._vectors)
         if not new:
             return
         if len(self._vectors) + len(new) > self.memory:
             self._vectors.clear()
+            new = sorted(texts)
         vectors = self.load().encode(
             new, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False
         ).cpu()

@@ -3,6 +3,10 @@
 Words are compared after `elements.content_words` (stop words out, light stemming). An attribute
 counts only in a sentence that also names its object, so "silver" earns nothing next to "car" when
 the element is the silver truck. R_contra is the heuristic of `reade.rewards.consistency`.
+
+Quality is 5 x the F1 of the two parts' content-word sets, the same words coverage matches: recall
+rewards saying what the reference says, precision keeps a candidate from earning it by listing
+everything. A word-overlap proxy, blind to paraphrase and to negation.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 from reade.rewards.consistency import contradicts
 from reade.rewards.content import coverage
 from reade.rewards.elements import Element, content_words, element_list
-from reade.rewards.judges.base import CoverageQuery, Judge
+from reade.rewards.judges.base import QUALITY_MAX, CoverageQuery, Judge, QualityQuery
 from reade.rewards.text import sentences
 
 VERSION = "1"
@@ -30,6 +34,9 @@ class LexicalJudge(Judge):
     async def _contradiction(self, texts: list[str]) -> list[float]:
         return [float(contradicts(t)) for t in texts]
 
+    async def _quality(self, queries: list[QualityQuery]) -> list[float]:
+        return [QUALITY_MAX * word_f1(content_words(q.candidate), content_words(q.reference)) for q in queries]
+
 
 def covered_elements(elements: list[Element], text: str) -> list[bool]:
     """For each value: every word of it (and, for an attribute, of its object's name) in one sentence."""
@@ -39,3 +46,11 @@ def covered_elements(elements: list[Element], text: str) -> list[bool]:
 
 def _covered(needed: set[str], sentence_words: list[set[str]]) -> bool:
     return bool(needed) and any(needed <= words for words in sentence_words)
+
+
+def word_f1(candidate: set[str], reference: set[str]) -> float:
+    """Set F1; when either side has no content word, 1.0 only if neither has (SQuAD's convention),
+    so that two parts made only of stop words ("It is.") are not scored as if they disagreed."""
+    if not candidate or not reference:
+        return float(candidate == reference)
+    return 2 * len(candidate & reference) / (len(candidate) + len(reference))

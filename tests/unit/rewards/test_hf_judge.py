@@ -1,5 +1,6 @@
 """HFJudge on a two-layer Qwen2 built in-process: a random one answers garbage, and one trained for a
-few seconds to answer the test's own prompts with `Final Score: 0.5` / `Answer: yes`, so that the whole
+few seconds to answer the test's own prompts with `Final Score: 0.5` / `Answer: yes` / `Final Score: 4.5`
+(quality), so that the whole
 path (chat template, left padding, generate, decoding, parsing) runs offline for real.
 
 The trained judge memorises its prompts: a model this small does not reliably generalise to unseen
@@ -15,9 +16,9 @@ import torch
 from transformers import Qwen2ForCausalLM
 from transformers.utils import logging as hf_logging
 
-from reade.rewards.judges.base import CoverageQuery
+from reade.rewards.judges.base import CoverageQuery, QualityQuery
 from reade.rewards.judges.hf import HFJudge
-from reade.rewards.judges.prompts import contradiction_messages, coverage_messages
+from reade.rewards.judges.prompts import contradiction_messages, coverage_messages, quality_messages
 from reade.schema import KeyElements, KeyObject
 from tests.judge_model import save_tiny_judge
 
@@ -29,9 +30,12 @@ QUERIES = [
     CoverageQuery(KeyElements(camera=("slow pan left",)), "The camera zooms in on a tree."),
 ]
 CAPTIONS = ["A sunny night.", "A red car, which is blue, drives past."]
-LESSONS = [(coverage_messages(q.elements, q.text), "Final Score: 0.5") for q in QUERIES] + [
-    (contradiction_messages(caption), "Answer: yes") for caption in CAPTIONS
-]
+QUALITY = [QualityQuery("camera", "A slow pan to the left.", "The camera pans slowly to the left.")]
+LESSONS = (
+    [(coverage_messages(q.elements, q.text), "Final Score: 0.5") for q in QUERIES]
+    + [(contradiction_messages(caption), "Answer: yes") for caption in CAPTIONS]
+    + [(quality_messages(q.aspect, q.reference, q.candidate), "Final Score: 4.5") for q in QUALITY]
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +72,12 @@ def judged(judge: HFJudge, coroutine):
 def test_good_answers_parse(trained_dir):
     judge = HFJudge(str(trained_dir), batch_size=2)
     coverage = judge.run(judge.coverage(QUERIES))
+    quality = judge.run(judge.quality(QUALITY))
     contradiction = judged(judge, judge.contradiction(CAPTIONS))
     assert coverage == [0.5, 0.5]
+    assert quality == [4.5]
     assert contradiction == [1.0, 1.0]
-    assert judge.stats.failed == 0 and judge.stats.asked == 4
+    assert judge.stats.failed == 0 and judge.stats.asked == 5
 
 
 def test_garbage_is_asked_again_then_nan(random_dir, generate_calls):

@@ -16,7 +16,8 @@ EMPTY = KeyElements()
 
 
 class ScriptedJudge(Judge):
-    """Answers from a table (text -> verdict); text missing from it fails. Counts backend calls."""
+    """Answers coverage (by text) and quality (by candidate) from a table; one missing from it fails.
+    Counts backend calls."""
 
     backend = "scripted"
 
@@ -28,17 +29,23 @@ class ScriptedJudge(Judge):
         return {"backend": self.backend}
 
     async def _coverage(self, queries):
-        self.calls.append(len(queries))
-        out = []
-        for q in queries:
-            if q.text not in self.table:
-                self.record_failure("unknown", q.text)
-            out.append(self.table.get(q.text, float("nan")))
-        return out
+        return self._look_up([q.text for q in queries])
 
     async def _contradiction(self, texts):
         self.calls.append(len(texts))
         return [0.0 for _ in texts]
+
+    async def _quality(self, queries):
+        return self._look_up([q.candidate for q in queries])
+
+    def _look_up(self, texts):
+        self.calls.append(len(texts))
+        out = []
+        for text in texts:
+            if text not in self.table:
+                self.record_failure("unknown", text)
+            out.append(self.table.get(text, float("nan")))
+        return out
 
 
 def test_trivial_verdicts_need_no_backend(tmp_path):

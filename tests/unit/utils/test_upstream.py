@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from omegaconf import OmegaConf
 
 from reade.errors import ConfigError
-from reade.utils.upstream import DONE, starting_checkpoint, upstream_overrides
+from reade.utils.upstream import (
+    DONE,
+    identical_cached_run,
+    reuse_or_train,
+    starting_checkpoint,
+    upstream_overrides,
+    with_stage_settings,
+)
 from tests.conftest import compose_train
 
 
@@ -37,6 +46,8 @@ class FakeRun:
         if self.fail:
             raise KeyboardInterrupt
         (folder / "config.json").write_text("{}")
+        (folder.parent / "metrics.json").write_text('{"eval/format_rate": 0.5}')
+        return {"eval/format_rate": 0.5}
 
 
 def grpo_config(tmp_path, *overrides):
@@ -107,3 +118,49 @@ def test_strategies_start_from_the_sft_run_their_names_say(tmp_path):
     no_cot = starting_checkpoint(grpo_config(tmp_path, "+experiment=learning_strategy", "+strategy=grpo_only"), run)
     assert [cfg.stage.name for cfg in run.configs] == ["sft", "sft_no_cot"]
     assert "/sft-" in cot and "/sft_no_cot-" in no_cot
+
+
+def strategy_job(tmp_path, strategy, *overrides):
+    return compose_train(["+experiment=learning_strategy", f"+strategy={strategy}", f"paths.root_dir={tmp_path}", *overrides],
+                         output_dir=tmp_path / strategy)
+
+
+def test_a_stage_run_alone_and_the_same_stage_as_an_upstream_train_once(tmp_path):
+    """learning_strategy's cot_only row (SFT) and its cot_grpo row (GRPO from SFT) share one SFT run,
+    in either order; the cache entry is hard links to the first run's files."""
+    run, reused = FakeRun(), []
+    cot_only = strategy_job(tmp_path, "cot_only")
+    assert reuse_or_train(cot_only, run, reused.append) == {"eval/format_rate": 0.5}
+    folder = identical_cached_run(cot_only)
+    assert (folder / DONE).is_file() and len(run.configs) == 1
+    published, own = folder / "checkpoint" / "config.json", tmp_path / "cot_only" / "checkpoint" / "config.json"
+    assert published.stat().st_ino == own.stat().st_ino
+    grpo = strategy_job(tmp_path, "cot_grpo")
+    assert starting_checkpoint(grpo, run) == str(folder / "checkpoint") and len(run.configs) == 1
+    reuse_or_train(strategy_job(tmp_path, "cot_only"), run, reused.append)
+    assert reused == [folder] and len(run.configs) == 1
+
+
+def test_a_job_with_its_own_stage_settings_is_not_shared(tmp_path):
+    run = FakeRun()
+    job = strategy_job(tmp_path, "cot_only", "stage.max_steps=3")
+    assert identical_cached_run(job) is None
+    reuse_or_train(job, run, lambda folder: pytest.fail("reused a run with other stage settings"))
+    assert len(run.configs) == 1 and not (tmp_path / ".cache" / "stages").exists()
+
+
+def test_stage_settings_reach_a_stage_wherever_it_runs(tmp_path):
+    """`stage_settings.sft` shortens SFT both as cot_only's own stage and as cot_grpo's upstream, and
+    the two still share one run; the same key on the command line, or a typo, is an error."""
+    short = "+stage_settings.sft={max_steps:4,eval:{limit:2}}"
+    run = FakeRun()
+    starting_checkpoint(strategy_job(tmp_path, "cot_grpo", short), run)
+    [upstream] = run.configs
+    assert (upstream.stage.name, upstream.stage.max_steps, upstream.stage.eval.limit) == ("sft", 4, 2)
+    cot_only = with_stage_settings(strategy_job(tmp_path, "cot_only", short))
+    assert (cot_only.stage.max_steps, cot_only.stage.eval.limit) == (4, 2)
+    assert identical_cached_run(cot_only) == Path(upstream.paths.output_dir)
+    with pytest.raises(ConfigError, match="stage.max_steps is set on the command line and in stage_settings.sft"):
+        with_stage_settings(strategy_job(tmp_path, "cot_only", short, "stage.max_steps=7"))
+    with pytest.raises(ConfigError, match="stage_settings.sft: Key 'max_stpes' not in 'SFTStageConfig'"):
+        starting_checkpoint(strategy_job(tmp_path, "cot_grpo", "+stage_settings.sft={max_stpes:4}"), run)
