@@ -30,6 +30,7 @@ REQUIRED_FIELDS = {
     "sft_answer": ("caption",),  # SFT on the answer alone, without the reasoning trace
     "grpo": ("key_elements",),
     "camera_pretrain": (),  # the target is the describer's caption of the row's trajectory
+    "evaluate": ("key_elements",),  # the gold caption, when a row has one, sorts objects into aspects
 }
 
 
@@ -150,6 +151,7 @@ def _to_row(sample: Sample, require: tuple[str, ...]) -> dict:
         "target": sample.target(reasoning="think" in require) if "caption" in require else None,
         # JSON text: arrow would otherwise merge the nested key-element sets into one inferred schema
         "key_elements": json.dumps(sample.key_elements.to_dict()) if "key_elements" in require else None,
+        "caption": json.dumps(sample.caption.to_dict()) if sample.caption is not None else None,
     }
 
 

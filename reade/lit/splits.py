@@ -17,7 +17,7 @@ class SplitsDataModule(L.LightningDataModule):
     inside Lightning. `consumer` names the fields a row must have (`REQUIRED_FIELDS`).
 
     With `synthesize` (a `data.synthesize`-style node of generator arguments), `load()` first writes
-    the synthetic splits into the train file's folder with `synthesizer` (once: the writers keep a
+    the synthetic splits into the (first) split file's folder with `synthesizer` (once: the writers keep a
     manifest), so a stage writes only the data it reads."""
 
     consumer: str
@@ -34,7 +34,8 @@ class SplitsDataModule(L.LightningDataModule):
 
     def load(self) -> None:
         if self.synthesize is not None and not self.splits:
-            self.synthesizer(Path(self.files["train"]).parent, **self.synthesize)
+            folder = Path(next(path for path in self.files.values() if path is not None)).parent
+            self.synthesizer(folder, **self.synthesize)
         for split, path in self.files.items():
             if path is None or split in self.splits:
                 continue

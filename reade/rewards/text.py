@@ -71,8 +71,12 @@ def element_words(key_elements: SampleKeyElements) -> set[str]:
 
 def judged_text(prediction: str, key_elements: SampleKeyElements) -> str:
     """The sanitised caption text every judge scores (see the module docstring)."""
+    return sanitised(caption_text(prediction), key_elements)
+
+
+def sanitised(text: str, key_elements: SampleKeyElements) -> str:
+    """`text` (a caption or one of its parts) without what speaks to the judge (module docstring)."""
     known = element_words(key_elements)
-    text = caption_text(prediction)
     while _BRACKETED.search(text):
         text = _BRACKETED.sub(" ", text)
     kept = [s for s in sentences(text) if not _JUDGE_SPEAK.search(s) and not _is_element_dump(s, known)]

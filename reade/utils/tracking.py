@@ -28,8 +28,9 @@ def run_identity(stage_name: str) -> dict[str, str]:
     return {"group": experiment or "default", "job_type": stage_name, "name": name}
 
 
-def make_logger(cfg: DictConfig) -> Logger:
-    identity = run_identity(cfg.stage.name)
+def make_logger(cfg: DictConfig, job_type: str | None = None) -> Logger:
+    """The job's tracker; `job_type` defaults to the stage's name (a training job)."""
+    identity = run_identity(job_type or cfg.stage.name)
     if cfg.logger._target_.endswith("WandbLogger"):
         logger = build(cfg.logger, **identity)
     else:

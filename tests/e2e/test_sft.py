@@ -17,9 +17,10 @@ from reade.errors import ConfigError, DataError
 from reade.models.backbone import load_backbone
 from reade.models.from_config import backbone_from_config
 from reade.models.interpreter import InterpreterModel
+from reade.evaluate import evaluate
 from reade.train import train
 from reade.utils.instantiate import build
-from tests.conftest import ROOT, compose_train
+from tests.conftest import ROOT, compose_config, compose_train
 from tests.unit.data.test_jsonl import broken_copy
 
 pytestmark = pytest.mark.slow
@@ -195,3 +196,14 @@ def test_sft_without_the_reasoning_trace_learns_the_answer_alone(tmp_path, small
     metrics = train(cfg)
     assert 0.0 <= metrics["eval/answer_rate"] <= 1.0 and "eval/answer_rate_untrained" in metrics
     assert "name: sft_no_cot" in (tmp_path / "out" / "checkpoint" / "reade_config.yaml").read_text()
+
+
+def test_the_trained_run_is_evaluated_per_aspect(finished_run, tmp_path):
+    """`reade.evaluate` on the SFT run folder (thinker + camera encoder, every condition kind)."""
+    cfg, out, _ = finished_run
+    data = [o for o in SMALL if o.startswith("data.")]
+    eval_cfg = compose_config("evaluate", [*data, f"paths.root_dir={cfg.paths.root_dir}", f"checkpoint={out}",
+                                           "judge=lexical", "logger=csv", "max_new_tokens=12", "limit=4"], tmp_path)
+    metrics = evaluate(eval_cfg)
+    assert metrics["eval/samples"] == 4 and 0.0 <= metrics["eval/acc_dense"] <= 1.0
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics

@@ -1,7 +1,7 @@
 """HFJudge on a two-layer Qwen2 built in-process: a random one answers garbage, and one trained for a
-few seconds to answer the test's own prompts with `Final Score: 0.5` / `Answer: yes` / `Final Score: 4.5`
-(quality), so that the whole
-path (chat template, left padding, generate, decoding, parsing) runs offline for real.
+few seconds to answer the test's own prompts with `Final Score: 0.5` (coverage), `Answer: yes` and
+`Final Score: 4.5` (quality), so that the whole path (chat template, left padding, generate, decoding,
+parsing) runs offline for real.
 
 The trained judge memorises its prompts: a model this small does not reliably generalise to unseen
 ones, and what is tested here is the plumbing, not the judging."""

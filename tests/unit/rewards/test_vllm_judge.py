@@ -34,6 +34,7 @@ def test_vllm_judge_end_to_end(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["coverage"] == [0.5, 0.5]
     assert result["contradiction"] == [1.0, 1.0]
+    assert result["quality"] == [4.5]
     assert math.isnan(result["too_long"])
     assert result["reasons"] == {"error": 1}
 
@@ -47,18 +48,20 @@ def test_missing_vllm_names_the_install(monkeypatch):
 
 
 def _serve(model: str) -> dict:
-    from tests.unit.rewards.test_hf_judge import CAPTIONS, QUERIES
+    from tests.unit.rewards.test_hf_judge import CAPTIONS, QUALITY, QUERIES
 
     judge = VLLMJudge(model, max_model_len=1024, max_tokens=16, enforce_eager=True)
     try:
         coverage = judge.run(judge.coverage(QUERIES))
         contradiction = judge.run(judge.contradiction(CAPTIONS))
+        quality = judge.run(judge.quality(QUALITY))
         [too_long] = judge.run(judge.contradiction([TOO_LONG]))
     finally:
         judge.close()
     return {  # json writes and reads NaN as the bare word NaN
         "coverage": coverage,
         "contradiction": contradiction,
+        "quality": quality,
         "too_long": too_long,
         "reasons": dict(judge.stats.reasons),
     }
