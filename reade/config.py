@@ -135,6 +135,9 @@ class EvalConfig:
     batch_size: int = 8
     max_new_tokens: int = 768
     untrained: bool = True
+    # After training, the per-aspect caption metrics of `reade.evaluate` (eval/acc_*, eval/quality_*)
+    # on the same test rows, with the run's judge; the rows need key_elements.
+    captions: bool = True
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 
 import hydra
 import torch
+from lightning.fabric.utilities.apply_func import move_data_to_device
 from omegaconf import DictConfig
 from tqdm import tqdm
 
@@ -23,6 +24,7 @@ from reade.config import check_known_keys
 from reade.data.collate import read_payloads
 from reade.errors import ConfigError, ReadeError
 from reade.evaluation import EvalItem, evaluate_items
+from reade.rewards.judges.base import Judge
 from reade.lit.splits import SplitsDataModule
 from reade.models.from_config import backbone_from_config
 from reade.rl.rollout.decode import greedy_completions
@@ -38,48 +40,68 @@ class TestSplit(SplitsDataModule):
     consumer = "evaluate"
 
 
-def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    check_known_keys(cfg)
-    output_dir = Path(cfg.paths.output_dir)
-    checkpoint = _checkpoint_folder(cfg.checkpoint)
-    if not cfg.data.test_file:
+def test_rows(data: DictConfig, kinds: list[str], *, only_condition_rows: bool, limit: int) -> tuple[list[dict], dict]:
+    """The checked test rows to score, and the data counts a reviewer needs (rows dropped and why)."""
+    if not data.test_file:
         raise ConfigError("data.test_file is not set: evaluation needs a held-out split")
-    data = TestSplit({"test": cfg.data.test_file}, list(cfg.condition.kinds), cfg.data.on_error, cfg.data.synthesize)
-    data.load()
-    rows = list(data.splits["test"])
-    summary = dict(data.data_summary())
-    if cfg.only_condition_rows and cfg.condition.kinds:
+    split = TestSplit({"test": data.test_file}, kinds, data.on_error, data.synthesize)
+    split.load()
+    rows = list(split.splits["test"])
+    summary = dict(split.data_summary())
+    if only_condition_rows and kinds:
         kept = [row for row in rows if row["conditions"]]
         summary["data/test_rows_without_kind"] = len(rows) - len(kept)
         rows = kept
-    if cfg.limit > 0:
-        rows = rows[: cfg.limit]
-    if not rows:
-        raise ConfigError(f"no test rows left to evaluate (condition={cfg.condition.name}, limit={cfg.limit})")
+    return (rows[:limit] if limit > 0 else rows), summary
 
-    model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds),
-                                            init_checkpoint=checkpoint)
+
+def caption_scores(model, processor, judge: Judge, rows: list[dict], *, batch_size: int, max_new_tokens: int,
+                   samples_path: Path) -> dict[str, float]:
+    """Greedy outputs for `rows`, scored per aspect: `eval/<metric>` numbers; one JSON line per row
+    (output, elements, found, quality) in `samples_path`."""
+    was_training = model.training
     model.eval()
     predictions = []
-    with torch.no_grad():
-        for start in tqdm(range(0, len(rows), cfg.batch_size), desc="decoding", unit="batch"):
-            batch = rows[start : start + cfg.batch_size]
-            prompts = processor([row["instruction"] for row in batch], [read_payloads(row) for row in batch])
-            predictions += greedy_completions(model, processor, prompts, cfg.max_new_tokens)
+    try:
+        with torch.no_grad():
+            for start in tqdm(range(0, len(rows), batch_size), desc="decoding", unit="batch"):
+                batch = rows[start : start + batch_size]
+                prompts = processor([row["instruction"] for row in batch], [read_payloads(row) for row in batch])
+                prompts = move_data_to_device(prompts, next(model.parameters()).device)
+                predictions += greedy_completions(model, processor, prompts, max_new_tokens)
+    finally:
+        model.train(was_training)
     items = [
         EvalItem(row["id"], prediction, SampleKeyElements.from_dict(json.loads(row["key_elements"])),
                  StructuredCaption.from_dict(json.loads(row["caption"])) if row["caption"] else None)
         for row, prediction in zip(rows, predictions)
     ]
+    scores, samples = evaluate_items(judge, items)
+    samples_path.parent.mkdir(parents=True, exist_ok=True)
+    samples_path.write_text("".join(json.dumps(row) + "\n" for row in samples), encoding="utf-8")
+    log.info("caption metrics over %d rows (%s judge): %s", len(rows), judge.backend,
+             ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.startswith("acc_")))
+    return {f"eval/{k}": v for k, v in scores.items()}
 
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    check_known_keys(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    checkpoint = _checkpoint_folder(cfg.checkpoint)
+    rows, summary = test_rows(cfg.data, list(cfg.condition.kinds), only_condition_rows=cfg.only_condition_rows,
+                              limit=cfg.limit)
+    if not rows:
+        raise ConfigError(f"no test rows left to evaluate (condition={cfg.condition.name}, limit={cfg.limit})")
+    model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds),
+                                            init_checkpoint=checkpoint)
     judge = build(cfg.judge)
     try:
-        scores, samples = evaluate_items(judge, items)
+        scores = caption_scores(model, processor, judge, rows, batch_size=cfg.batch_size,
+                                max_new_tokens=cfg.max_new_tokens, samples_path=output_dir / "eval_samples.jsonl")
         summary.update(judge.stats.metrics("eval/judge/"))
     finally:
         judge.close()
-    metrics = update_metrics(output_dir / "metrics.json", {**summary, **{f"eval/{k}": v for k, v in scores.items()}})
-    (output_dir / "eval_samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in samples), encoding="utf-8")
+    metrics = update_metrics(output_dir / "metrics.json", {**summary, **scores})
     logger = make_logger(cfg, job_type="evaluate")
     failed = True
     try:
@@ -87,7 +109,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         failed = False
     finally:
         close_logger(logger, failed)
-    _report(scores, judge.backend, output_dir)
+    print("\n".join([f"run folder: {output_dir}", *report_lines(scores, judge.backend)]), flush=True)
     return metrics
 
 
@@ -103,12 +125,12 @@ def _checkpoint_folder(checkpoint: str | None) -> str | None:
     raise ConfigError(f"checkpoint={checkpoint}: neither a run folder (with checkpoint/) nor a checkpoint folder (config.json)")
 
 
-def _report(scores: dict[str, float], judge: str, output_dir: Path) -> None:
-    aspects = [key[len("acc_"):] for key in scores if key.startswith("acc_")]
-    lines = [f"{int(scores['samples'])} held-out rows, {judge} judge: format rate {scores['format_rate']:.3f}, "
-             f"six-part answer rate {scores['answer_rate']:.3f}", f"{'aspect':<12} {'accuracy':>9} {'quality':>8}"]
-    lines += [f"{a:<12} {scores[f'acc_{a}']:>9.3f} {scores[f'quality_{a}']:>8.2f}" for a in aspects]
-    print("\n".join([f"run folder: {output_dir}", *lines]), flush=True)
+def report_lines(scores: dict[str, float], judge: str) -> list[str]:
+    """The printed table of `caption_scores`' numbers."""
+    aspects = [key[len("eval/acc_"):] for key in scores if key.startswith("eval/acc_")]
+    lines = [f"{int(scores['eval/samples'])} held-out rows, {judge} judge: format rate {scores['eval/format_rate']:.3f}, "
+             f"six-part answer rate {scores['eval/answer_rate']:.3f}", f"{'aspect':<12} {'accuracy':>9} {'quality':>8}"]
+    return lines + [f"{a:<12} {scores[f'eval/acc_{a}']:>9.3f} {scores[f'eval/quality_{a}']:>8.2f}" for a in aspects]
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")

@@ -3,7 +3,7 @@
 Thin on purpose: compose, reuse an identical finished run from the stage cache if there is one,
 else train the upstream stage if this one starts from it and the stage cache has no finished run,
 seed, build what the config names, evaluate before training, fit, export an HF checkpoint, evaluate
-again, write metrics.json. Every piece lives in an importable
+again (and score the captions per aspect, as `reade.evaluate` does), write metrics.json. Every piece lives in an importable
 module; a user error (bad data, impossible config) ends the job with its message and no traceback.
 """
 
@@ -20,7 +20,8 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from reade.config import check_known_keys
-from reade.errors import ReadeError
+from reade.errors import DataError, ReadeError
+from reade.evaluate import caption_scores, test_rows
 from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config
 from reade.utils.instantiate import build
@@ -36,6 +37,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     output_dir = Path(cfg.paths.output_dir)
     datamodule = build(cfg.stage.datamodule)
     datamodule.load()  # every row checked before minutes go into an upstream stage or a large backbone
+    caption_rows = _caption_rows(cfg)
     init = starting_checkpoint(cfg, train)
     if init is not None:
         log.info("stage %s starts from %s", cfg.stage.name, init)
@@ -61,12 +63,39 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if trainer.is_global_zero:
             save_checkpoint(model, processor, output_dir / "checkpoint", config=OmegaConf.to_yaml(cfg, resolve=True))
         metrics.update(trainer.test(module, datamodule=datamodule)[0])
+        if caption_rows and trainer.is_global_zero:
+            metrics.update(_caption_metrics(cfg, module, model, processor, caption_rows))
         metrics = update_metrics(output_dir / "metrics.json", metrics)
         failed = False
     finally:
         close_logger(logger, failed)
     print("\n".join([f"run folder: {output_dir}", *module.summary_lines(metrics)]), flush=True)
     return metrics
+
+
+def _caption_rows(cfg: DictConfig) -> list[dict[str, Any]]:
+    """The test rows the trained model's captions are scored on (`stage.eval.captions`), checked
+    before training: a split without key elements stops the job now, not after it trained."""
+    if not cfg.stage.eval.captions:
+        return []
+    try:
+        rows, _ = test_rows(cfg.data, list(cfg.condition.kinds), only_condition_rows=False, limit=cfg.stage.eval.limit)
+    except DataError as error:
+        raise DataError(f"{error}\n(the caption metrics need key_elements in the test rows; "
+                        "stage.eval.captions=false skips them)") from error
+    return rows
+
+
+def _caption_metrics(cfg: DictConfig, module, model, processor, rows: list[dict[str, Any]]) -> dict[str, float]:
+    """`reade.evaluate`'s per-aspect metrics of the trained model, with the stage's judge if it has one."""
+    judge = getattr(module, "judge", None) or build(cfg.judge)
+    try:
+        return caption_scores(model, processor, judge, rows, batch_size=cfg.stage.eval.batch_size,
+                              max_new_tokens=cfg.stage.eval.max_new_tokens,
+                              samples_path=Path(cfg.paths.output_dir) / "eval_captions.jsonl")
+    finally:
+        if judge is not getattr(module, "judge", None):
+            judge.close()
 
 
 def run_job(cfg: DictConfig) -> dict[str, Any]:

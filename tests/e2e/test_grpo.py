@@ -79,7 +79,7 @@ def test_metrics_logs_and_checkpoint(finished_run):
     cfg, out, metrics = finished_run
     assert json.loads((out / "metrics.json").read_text()) == metrics
     for key in ("eval/reward_before", "eval/reward_after", "eval/total_reward_after", "eval/format_rate_after",
-                "eval/r_user_after", "data/train_rows"):
+                "eval/r_user_after", "data/train_rows", "eval/acc_main_object", "eval/quality_dense"):
         assert key in metrics, key
     steps = step_metrics(out)
     assert sorted(steps) == [0, 1, 2]

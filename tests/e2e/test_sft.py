@@ -64,7 +64,8 @@ def test_metrics_and_artifacts(finished_run):
     cfg, out, metrics = finished_run
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == metrics
-    for key in ("eval/format_rate", "eval/format_rate_untrained", "train/loss", "val/loss", "data/train_rows"):
+    for key in ("eval/format_rate", "eval/format_rate_untrained", "train/loss", "val/loss", "data/train_rows",
+                "eval/acc_dense", "eval/quality_camera", "eval/answer_rate"):
         assert key in saved, key
     assert 0.0 <= saved["eval/format_rate"] <= 1.0
     assert saved["data/train_rows"] == 16
@@ -73,6 +74,8 @@ def test_metrics_and_artifacts(finished_run):
     rows = [json.loads(line) for line in (out / "eval_samples_trained.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and {"id", "output", "format_ok", "errors"} <= set(rows[0])
     assert (out / "eval_samples_untrained.jsonl").exists()
+    captions = [json.loads(line) for line in (out / "eval_captions.jsonl").read_text().splitlines()]
+    assert len(captions) == 4 and {"elements", "found", "quality"} <= set(captions[0])  # the per-aspect scoring
 
 
 def test_wandb_offline_run_was_written_and_closed(finished_run):
