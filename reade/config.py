@@ -315,6 +315,7 @@ class GRPOModuleConfig:
     log_completions_every: int = "${stage.log_completions_every}"  # type: ignore[assignment]
     samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
     completions_path: str = "${paths.output_dir}/completions.jsonl"
+    steps_path: str = "${paths.output_dir}/steps.jsonl"
 
 
 @dataclass

@@ -141,6 +141,7 @@ class GRPOModule(L.LightningModule):
         log_completions_every: int,
         samples_path: str | None = None,
         completions_path: str | None = None,
+        steps_path: str | None = None,
     ):
         super().__init__()
         if group_size < 2:
@@ -175,6 +176,7 @@ class GRPOModule(L.LightningModule):
         self.log_completions_every = log_completions_every
         self.samples_path = samples_path
         self.completions_path = completions_path
+        self.steps_path = steps_path
         self.eval_tag = ""
         self.batches_done = 0
         self._rng_to_restore: dict[str, Any] | None = None
@@ -393,6 +395,10 @@ class GRPOModule(L.LightningModule):
         metrics.update({f"train/{k}": float(v) for k, v in self.judge.stats.metrics("judge/").items()})
         self.log_dict(metrics, on_step=True, on_epoch=False, rank_zero_only=True)
         self.log("train/reward", metrics["train/reward_mean"], prog_bar=True, on_step=True, on_epoch=False, rank_zero_only=True)
+        if self.steps_path and self.trainer.is_global_zero:
+            # `reade.report`'s reward curves without wandb; a resumed run appends again: a step's last line wins
+            with Path(self.steps_path).open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"step": self.batches_done, **metrics}) + "\n")
 
     def _log_completions(self, rows, rollouts: Rollouts, scores: list[RewardScore], advantages: torch.Tensor) -> None:
         """Every `log_completions_every` steps: a wandb table and `completions.jsonl` in the run folder (rank 0)."""

@@ -37,12 +37,16 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 DONE = "DONE"
 # Overrides of the downstream job that the upstream run does not inherit.
 DOWNSTREAM_ONLY = ("stage", "strategy", "reward", "judge", "rollout", "ckpt_path", "profile")
+# Groups an upstream stage does not read: camera pretraining has its own camera-to-text data, so every
+# condition and data choice downstream shares one camera encoder run.
+NOT_READ_BY = {"camera_pretrain": ("condition", "data")}
 PLACEHOLDER_DIR = "/upstream-run-folder"
 
 
 def upstream_overrides(task_overrides: list[str], upstream: str) -> list[str]:
     """This job's command-line overrides, minus the downstream-only ones, plus `stage=<upstream>`."""
-    kept = [override for override in task_overrides if _key(override).split(".", 1)[0] not in DOWNSTREAM_ONLY]
+    dropped = DOWNSTREAM_ONLY + NOT_READ_BY.get(upstream, ())
+    kept = [override for override in task_overrides if _key(override).split(".", 1)[0] not in dropped]
     return kept + [f"stage={upstream}"]
 
 

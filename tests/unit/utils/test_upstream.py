@@ -32,6 +32,11 @@ def test_upstream_inherits_everything_but_the_downstream_stage(task, expected):
     assert upstream_overrides(task, "sft") == expected
 
 
+def test_camera_pretraining_is_shared_across_condition_and_data_choices():
+    task = ["condition=camera", "data.synthesize.n_train=64", "seed=1", "+experiment=ablation_no_cot"]
+    assert upstream_overrides(task, "camera_pretrain") == ["seed=1", "+experiment=ablation_no_cot", "stage=camera_pretrain"]
+
+
 class FakeRun:
     """Stands in for `reade.train.train`: records the upstream configs and writes a checkpoint folder."""
 
