@@ -16,7 +16,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from reade.errors import ConfigError
-
+from reade.inference.profiles import GeneratorProfile
 from reade.models.tiny import TinyDims
 
 
@@ -592,6 +592,7 @@ def register() -> None:
         ("judge", "base_openai", OpenAIJudgeConfig),
         ("judge", "base_hf", HFJudgeConfig),
         ("judge", "base_vllm", VLLMJudgeConfig),
+        ("generator", "base_generator", GeneratorProfile),
     ]:
         store.store(group=group, name=name, node=node)
 

