@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fig. 3 (mini) on the embedded default: one CoT + GRPO model per condition kind, each evaluated on the
+# held-out rows of every kind (dense-caption intention accuracy), then the table and heatmap.
+#   bash experiments/generalization/run.sh            # PY=... to use another interpreter
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+KINDS=identity,depth,pose,camera,audio
+sweep=logs/train/multiruns/generalization/$(date +%Y-%m-%d_%H-%M-%S)
+"$PY" -m reade.train +experiment=generalization -m "hydra.sweep.dir=$sweep"
+checkpoints=$(find "$sweep" -mindepth 2 -maxdepth 2 -name metrics.json -printf '%h\n' | sort | paste -sd, -)
+"$PY" -m reade.evaluate -m "checkpoint=$checkpoints" "condition=$KINDS" only_condition_rows=true
+"$PY" -m reade.report 'reports=[generalization]'

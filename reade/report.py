@@ -1,0 +1,116 @@
+"""python -m reade.report — the paper's tables and figures from finished runs (no wandb needed).
+
+Thin: find the finished jobs under `runs_dir`, pick each experiment's latest sweep, and write every
+asked report whose runs exist into `out_dir/<report>/` (`table.md` and PNG figures); a report whose
+runs are missing is named with the command that makes them. Nothing to report exits 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from reade.errors import ConfigError, ReadeError
+from reade.results import figures, tables
+from reade.results.runs import Run, find_runs, latest_sweep
+
+log = logging.getLogger(__name__)
+
+MAKES = {
+    "table6": "python -m reade.train +experiment=ablation_no_cot -m; python -m reade.train +experiment=learning_strategy -m",
+    "learning_strategy": "python -m reade.train +experiment=learning_strategy -m",
+    "generalization": "bash experiments/generalization/run.sh",
+}
+HEADINGS = {
+    "table6": ("Table 6 (mini): CoT and reward ablation", "paper Table 6; the identities and video-quality columns "
+               "need a video generator and are left out"),
+    "learning_strategy": ("Learning strategy (mini)", "paper section 4.3, The Impact of Learning Strategy"),
+    "generalization": ("Fig. 3 (mini): generalization across condition kinds", "paper Fig. 3: dense-caption "
+                       "intention accuracy (%) of a model trained on one kind, evaluated on the held-out rows of each"),
+}
+
+
+def report(cfg: DictConfig) -> dict[str, list[Path]]:
+    unknown = sorted(set(cfg.reports) - set(MAKES))
+    if unknown:
+        raise ConfigError(f"reports: unknown {unknown}; known: {sorted(MAKES)}")
+    root = Path(cfg.runs_dir)
+    runs = find_runs(root)
+    written = {}
+    for name in cfg.reports:
+        files = WRITERS[name](runs, root, Path(cfg.out_dir) / name)
+        if files:
+            written[name] = files
+            log.info("%s: wrote %s", name, ", ".join(str(f) for f in files))
+        else:
+            log.warning("%s: no finished runs under %s; made by: %s", name, root, MAKES[name])
+    if not written:
+        raise ReadeError(f"nothing to report: no finished runs for {list(cfg.reports)} under {root}")
+    return written
+
+
+def _page(name: str, body: str) -> str:
+    title, what = HEADINGS[name]
+    return f"# {title}\n\nWhat: {what}. Made by `{MAKES[name]}`, then `python -m reade.report`.\n\n{body}"
+
+
+def _table6(runs: list[Run], root: Path, out: Path) -> list[Path]:
+    no_cot, strategies = latest_sweep(runs, "ablation_no_cot"), latest_sweep(runs, "learning_strategy")
+    rows = tables.table6_rows(no_cot, strategies)
+    if not rows:
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(_page("table6", tables.table6(no_cot, strategies, root)))
+    figures.bars(out / "accuracy.png", [label for label, *_ in rows], [r.metric("eval/acc_dense") * 100 for *_, r in rows],
+                 "Dense-caption intention accuracy by training recipe", "accuracy (%)")
+    files = [out / "table.md", out / "accuracy.png"]
+    series = {label: figures.step_series(r.folder / "steps.jsonl", "train/content_mean")
+              for label, *_, r in rows if (r.folder / "steps.jsonl").is_file()}
+    if series:
+        figures.curves(out / "reward_curves.png", series, "Mean content reward of the sampled completions", "content reward")
+        files.append(out / "reward_curves.png")
+    return files
+
+
+def _learning_strategy(runs: list[Run], root: Path, out: Path) -> list[Path]:
+    strategies = latest_sweep(runs, "learning_strategy")
+    if not strategies:
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(_page("learning_strategy", tables.learning_strategy(strategies, root)))
+    return [out / "table.md"]
+
+
+def _generalization(runs: list[Run], root: Path, out: Path) -> list[Path]:
+    grid = tables.generalization_grid([run for run in runs if run.task == "evaluate"])
+    if not grid:
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(_page("generalization", tables.generalization(grid, root)))
+    trained = [k for k in tables.KINDS if any(t == k for t, _ in grid)]
+    evaluated = [k for k in tables.KINDS if any(e == k for _, e in grid)]
+    values = [[grid[(t, e)].metric("eval/acc_dense") * 100 if (t, e) in grid else math.nan for e in evaluated]
+              for t in trained]
+    figures.heatmap(out / "heatmap.png", trained, evaluated, values, "Dense-caption intention accuracy (%)")
+    return [out / "table.md", out / "heatmap.png"]
+
+
+WRITERS = {"table6": _table6, "learning_strategy": _learning_strategy, "generalization": _generalization}
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="report")
+def main(cfg: DictConfig) -> None:
+    try:
+        report(cfg)
+    except ReadeError as error:
+        log.error("%s", error)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The paper's tables as Markdown, built from finished runs (`runs.Run`).
+
+Accuracies are the per-aspect intention accuracies every SFT and GRPO run writes after training
+(`eval/acc_<aspect>`, `reade.evaluation`), shown in percent like the paper's; qualities are on its
+0-5 scale. A missing number prints as "-". Each table ends with the run folders it came from, so
+the same folders regenerate the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+from reade.results.runs import Run, trained_by
+
+ASPECTS = ("main_object", "background", "action", "style", "camera")
+ASPECT_TITLES = {"main_object": "Main object", "background": "Background", "action": "Action", "style": "Style",
+                 "camera": "Camera", "dense": "Dense"}
+# Table 6's reward rows without CoT: which of R_user, R_detail, R_supp, R_contra each reward config uses.
+REWARD_SUBSETS = {
+    "user": (True, False, False, False),
+    "user_detail": (True, True, False, False),
+    "user_detail_supp": (True, True, True, False),
+    "full": (True, True, True, True),
+}
+STRATEGY_TITLES = {"cot_only": "CoT only (SFT)", "grpo_only": "GRPO only (no CoT)", "cot_grpo": "CoT + GRPO"}
+KINDS = ("identity", "depth", "pose", "camera", "audio")
+
+
+def number(value: float, scale: float = 1.0, digits: int = 2) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value * scale:.{digits}f}"
+
+
+def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
+
+
+def sources(runs: Sequence[Run], root: Path) -> str:
+    folders = sorted({str(run.folder.relative_to(root.parent)) for run in runs})
+    return "\nRuns: " + ", ".join(f"`{folder}`" for folder in folders) + ".\n"
+
+
+def by_choice(runs: Sequence[Run], group: str) -> dict[str, Run]:
+    return {run.choices.get(group): run for run in runs}
+
+
+def table6_rows(no_cot: Sequence[Run], strategies: Sequence[Run]) -> list[tuple[str, bool, tuple[bool, ...], Run]]:
+    """(label, CoT, reward subset, run) in the paper's row order; rows whose run is missing are left out."""
+    rewards, chosen = by_choice(no_cot, "reward"), by_choice(strategies, "strategy")
+    rows = []
+    if "cot_only" in chosen:
+        rows.append(("CoT only", True, (False,) * 4, chosen["cot_only"]))
+    rows += [(f"no CoT, reward={name}", False, subset, rewards[name]) for name, subset in REWARD_SUBSETS.items()
+             if name in rewards]
+    if "cot_grpo" in chosen:
+        rows.append(("CoT + GRPO", True, (True,) * 4, chosen["cot_grpo"]))
+    return rows
+
+
+def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path) -> str:
+    mark = {True: "✓", False: "-"}
+    header = ["CoT", "R_user", "R_detail", "R_supp", "R_contra", "Acc (dense)", "Qual. (dense)",
+              "Acc (5 aspects)", "Content reward", "Format rate"]
+    body = []
+    for _, cot, subset, run in table6_rows(no_cot, strategies):
+        aspects = [run.metric(f"eval/acc_{a}") for a in ASPECTS]
+        kept = [a for a in aspects if not math.isnan(a)]
+        body.append([mark[cot], *(mark[s] for s in subset), number(run.metric("eval/acc_dense"), 100, 1),
+                     number(run.metric("eval/quality_dense")), number(sum(kept) / len(kept) if kept else math.nan, 100, 1),
+                     number(run.metric("eval/reward_after")), number(run.metric("eval/format_rate"))])
+    used = [row[3] for row in table6_rows(no_cot, strategies)]
+    return markdown(header, body) + sources(used, root)
+
+
+def learning_strategy(strategies: Sequence[Run], root: Path) -> str:
+    chosen = by_choice(strategies, "strategy")
+    header = ["Strategy", *(f"{ASPECT_TITLES[a]} Acc / Qual." for a in (*ASPECTS, "dense")), "Format rate"]
+    body = []
+    for name, title in STRATEGY_TITLES.items():
+        if name not in chosen:
+            continue
+        run = chosen[name]
+        cells = [f"{number(run.metric(f'eval/acc_{a}'), 100, 1)} / {number(run.metric(f'eval/quality_{a}'))}"
+                 for a in (*ASPECTS, "dense")]
+        body.append([title, *cells, number(run.metric("eval/format_rate"))])
+    return markdown(header, body) + sources([chosen[n] for n in STRATEGY_TITLES if n in chosen], root)
+
+
+def generalization_grid(evaluations: Sequence[Run], experiment: str = "generalization") -> dict[tuple[str, str], Run]:
+    """(training condition, evaluation condition) -> the evaluation job, for checkpoints trained by
+    `experiment`; a later evaluation of the same pair replaces an earlier one."""
+    grid = {}
+    for run in evaluations:
+        trained = trained_by(run)
+        if trained is not None and trained.experiment == experiment:
+            grid[(trained.choices["condition"], run.choices["condition"])] = run
+    return grid
+
+
+def generalization(grid: dict[tuple[str, str], Run], root: Path) -> str:
+    trained = [k for k in KINDS if any(t == k for t, _ in grid)]
+    evaluated = [k for k in KINDS if any(e == k for _, e in grid)]
+    header = ["trained on \\ evaluated on", *evaluated]
+    body = [[t, *(number(grid[(t, e)].metric("eval/acc_dense"), 100, 1) if (t, e) in grid else "-" for e in evaluated)]
+            for t in trained]
+    counts = [[t, *(number(grid[(t, e)].metric("eval/samples"), 1, 0) if (t, e) in grid else "-" for e in evaluated)]
+              for t in trained]
+    return (markdown(header, body) + "\nHeld-out rows per cell:\n\n" + markdown(header, counts)
+            + sources(list(grid.values()), root))

@@ -1,0 +1,103 @@
+"""`reade.report` on fabricated run folders: which runs make which rows, the Markdown it writes, the
+same bytes again from the same folders, and a clear error when nothing can be reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reade.errors import ConfigError, ReadeError
+from reade.report import report
+from reade.results.runs import find_runs, latest_sweep
+from tests.conftest import compose_config
+
+ASPECTS = ("main_object", "background", "action", "style", "camera", "dense")
+
+
+def job(folder: Path, *, task: str = "train", metrics: dict, steps: list[float] | None = None, config=None, **choices):
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"job": {"name": task}, "runtime": {"choices": choices}}}))
+    (folder / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config or {}))
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    if steps:
+        (folder / "steps.jsonl").write_text("".join(json.dumps({"step": i + 1, "train/content_mean": v}) + "\n"
+                                                    for i, v in enumerate(steps)))
+    return folder
+
+
+def caption_metrics(acc: float, **extra) -> dict:
+    return {**{f"eval/acc_{a}": acc for a in ASPECTS}, **{f"eval/quality_{a}": 5 * acc for a in ASPECTS},
+            "eval/format_rate": 1.0, "eval/samples": 8, **extra}
+
+
+@pytest.fixture
+def logs(tmp_path) -> Path:
+    root = tmp_path / "logs"
+    sweeps = root / "train" / "multiruns"
+    job(sweeps / "2026-01-01_00-00-00" / "0", metrics=caption_metrics(0.1), experiment="ablation_no_cot", reward="user")
+    for i, reward in enumerate(("user", "user_detail", "user_detail_supp", "full")):  # the later sweep counts
+        job(sweeps / "2026-01-02_00-00-00" / str(i), metrics=caption_metrics(0.5 + i / 10, **{"eval/reward_after": 1 + i}),
+            steps=[1.0, 1.5, 2.0], experiment="ablation_no_cot", reward=reward)
+    for i, strategy in enumerate(("cot_only", "grpo_only", "cot_grpo")):
+        job(sweeps / "2026-01-03_00-00-00" / str(i), metrics=caption_metrics(0.6 + i / 10), experiment="learning_strategy",
+            strategy=strategy)
+    (sweeps / "2026-01-04_00-00-00" / "0").mkdir(parents=True)  # an unfinished job: no metrics.json
+    trained = {}
+    for i, kind in enumerate(("depth", "camera")):
+        trained[kind] = job(sweeps / "generalization" / "2026-01-05_00-00-00" / str(i), metrics=caption_metrics(0.3),
+                            experiment="generalization", condition=kind)
+    for i, (kind, evaluated) in enumerate([(t, e) for t in ("depth", "camera") for e in ("depth", "camera")]):
+        job(root / "evaluate" / "multiruns" / "2026-01-06_00-00-00" / str(i), task="evaluate", condition=evaluated,
+            metrics=caption_metrics(0.2 + i / 10), config={"checkpoint": str(trained[kind])})
+    return root
+
+
+def run_report(tmp_path, logs, *reports):
+    overrides = [f"runs_dir={logs}", f"out_dir={tmp_path / 'out'}"] + ([f"reports=[{','.join(reports)}]"] if reports else [])
+    return report(compose_config("report", overrides, tmp_path))
+
+
+def test_only_finished_jobs_of_the_latest_sweep_count(logs):
+    runs = find_runs(logs)
+    assert len(runs) == 1 + 4 + 3 + 2 + 4
+    assert [r.choices["reward"] for r in latest_sweep(runs, "ablation_no_cot")] == ["user", "user_detail", "user_detail_supp", "full"]
+
+
+def test_table6_rows_are_the_papers(tmp_path, logs):
+    written = run_report(tmp_path, logs, "table6")
+    assert [f.name for f in written["table6"]] == ["table.md", "accuracy.png", "reward_curves.png"]
+    lines = (tmp_path / "out" / "table6" / "table.md").read_text().splitlines()
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| CoT")]
+    assert rows == [
+        "| ✓ | - | - | - | - | 60.0 | 3.00 | 60.0 | - | 1.00 |",  # CoT only: SFT, no held-out GRPO reward
+        "| - | ✓ | - | - | - | 50.0 | 2.50 | 50.0 | 1.00 | 1.00 |",
+        "| - | ✓ | ✓ | - | - | 60.0 | 3.00 | 60.0 | 2.00 | 1.00 |",
+        "| - | ✓ | ✓ | ✓ | - | 70.0 | 3.50 | 70.0 | 3.00 | 1.00 |",
+        "| - | ✓ | ✓ | ✓ | ✓ | 80.0 | 4.00 | 80.0 | 4.00 | 1.00 |",
+        "| ✓ | ✓ | ✓ | ✓ | ✓ | 80.0 | 4.00 | 80.0 | - | 1.00 |",
+    ]
+    assert "2026-01-01" not in "\n".join(lines)  # the earlier sweep is not among the sources
+
+
+def test_the_generalization_grid_pairs_training_and_evaluation_kinds(tmp_path, logs):
+    run_report(tmp_path, logs, "generalization")
+    text = (tmp_path / "out" / "generalization" / "table.md").read_text()
+    assert "| trained on \\ evaluated on | depth | camera |" in text
+    assert "| depth | 20.0 | 30.0 |" in text and "| camera | 40.0 | 50.0 |" in text
+    assert (tmp_path / "out" / "generalization" / "heatmap.png").stat().st_size > 0
+
+
+def test_the_same_runs_give_the_same_bytes(tmp_path, logs):
+    first = {f: f.read_bytes() for files in run_report(tmp_path, logs).values() for f in files}
+    again = {f: f.read_bytes() for files in run_report(tmp_path, logs).values() for f in files}
+    assert first == again and len(first) == 6
+
+
+def test_nothing_to_report_is_an_error_naming_what_makes_the_runs(tmp_path):
+    with pytest.raises(ReadeError, match="nothing to report"):
+        run_report(tmp_path, tmp_path / "empty")
+    with pytest.raises(ConfigError, match="unknown"):
+        run_report(tmp_path, tmp_path, "table7")
