@@ -16,6 +16,7 @@ from typing import Any
 
 import hydra
 import torch
+import yaml
 from lightning.fabric.utilities.apply_func import move_data_to_device
 from omegaconf import DictConfig
 from tqdm import tqdm
@@ -26,7 +27,9 @@ from reade.errors import ConfigError, ReadeError
 from reade.evaluation import EvalItem, evaluate_items
 from reade.rewards.judges.base import Judge
 from reade.lit.splits import SplitsDataModule
+from reade.models.backbone import RUN_CONFIG_FILE
 from reade.models.from_config import backbone_from_config
+from reade.results.runs import PROVENANCE_FILE, read_run
 from reade.rl.rollout.decode import greedy_completions
 from reade.schema import SampleKeyElements, StructuredCaption
 from reade.utils.instantiate import build
@@ -102,6 +105,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     finally:
         judge.close()
     metrics = update_metrics(output_dir / "metrics.json", {**summary, **scores})
+    write_provenance(output_dir / PROVENANCE_FILE, cfg.checkpoint)
     logger = make_logger(cfg, job_type="evaluate")
     failed = True
     try:
@@ -111,6 +115,23 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         close_logger(logger, failed)
     print("\n".join([f"run folder: {output_dir}", *report_lines(scores, judge.backend)]), flush=True)
     return metrics
+
+
+def write_provenance(path: Path, checkpoint: str | None) -> None:
+    """Which training job made the evaluated checkpoint (its experiment and config-group choices), so
+    `reade.report` can place this evaluation without following a path that may have moved."""
+    trained = None
+    if checkpoint is not None:
+        folder = Path(checkpoint)
+        run = read_run(folder) or read_run(folder.parent)
+        exported = folder / "checkpoint" / RUN_CONFIG_FILE if (folder / "checkpoint").is_dir() else folder / RUN_CONFIG_FILE
+        if run is not None:
+            trained = {"folder": str(run.folder), "task": run.task, "choices": run.choices}
+        elif exported.is_file():  # a run made without the CLI: its exported config still names stage and condition
+            config = yaml.safe_load(exported.read_text())
+            trained = {"folder": str(exported.parent.parent), "task": "train",
+                       "choices": {"stage": config["stage"]["name"], "condition": config["condition"]["name"]}}
+    path.write_text(json.dumps({"checkpoint": checkpoint, "trained": trained}, indent=2, sort_keys=True) + "\n")
 
 
 def _checkpoint_folder(checkpoint: str | None) -> str | None:

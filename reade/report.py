@@ -2,7 +2,9 @@
 
 Thin: find the finished jobs under `runs_dir`, pick each experiment's latest sweep, and write every
 asked report whose runs exist into `out_dir/<report>/` (`table.md` and PNG figures); a report whose
-runs are missing is named with the command that makes them. Nothing to report exits 2.
+runs are missing is named with the command that makes them. Nothing to report exits 2. With
+`bundle_dir`, what the reports read of their runs (metrics, Hydra configs, step logs; no
+checkpoints) is copied there, so that `runs_dir=<bundle_dir>` rebuilds the same files anywhere.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from omegaconf import DictConfig
 
 from reade.errors import ConfigError, ReadeError
 from reade.results import figures, tables
-from reade.results.runs import Run, find_runs, latest_sweep
+from reade.results.runs import Run, bundle, find_runs, latest_sweep
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +43,20 @@ def report(cfg: DictConfig) -> dict[str, list[Path]]:
         raise ConfigError(f"reports: unknown {unknown}; known: {sorted(MAKES)}")
     root = Path(cfg.runs_dir)
     runs = find_runs(root)
-    written = {}
+    written, used = {}, []
     for name in cfg.reports:
-        files = WRITERS[name](runs, root, Path(cfg.out_dir) / name)
+        files, sources = WRITERS[name](runs, root, Path(cfg.out_dir) / name)
         if files:
             written[name] = files
+            used += sources
             log.info("%s: wrote %s", name, ", ".join(str(f) for f in files))
         else:
             log.warning("%s: no finished runs under %s; made by: %s", name, root, MAKES[name])
     if not written:
         raise ReadeError(f"nothing to report: no finished runs for {list(cfg.reports)} under {root}")
+    if cfg.bundle_dir:
+        bundle(used, root, Path(cfg.bundle_dir))
+        log.info("copied what the reports read of %d runs to %s", len(used), cfg.bundle_dir)
     return written
 
 
@@ -59,11 +65,11 @@ def _page(name: str, body: str) -> str:
     return f"# {title}\n\nWhat: {what}. Made by `{MAKES[name]}`, then `python -m reade.report`.\n\n{body}"
 
 
-def _table6(runs: list[Run], root: Path, out: Path) -> list[Path]:
+def _table6(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Run]]:
     no_cot, strategies = latest_sweep(runs, "ablation_no_cot"), latest_sweep(runs, "learning_strategy")
     rows = tables.table6_rows(no_cot, strategies)
     if not rows:
-        return []
+        return [], []
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(_page("table6", tables.table6(no_cot, strategies, root)))
     figures.bars(out / "accuracy.png", [label for label, *_ in rows], [r.metric("eval/acc_dense") * 100 for *_, r in rows],
@@ -74,22 +80,22 @@ def _table6(runs: list[Run], root: Path, out: Path) -> list[Path]:
     if series:
         figures.curves(out / "reward_curves.png", series, "Mean content reward of the sampled completions", "content reward")
         files.append(out / "reward_curves.png")
-    return files
+    return files, [r for *_, r in rows]
 
 
-def _learning_strategy(runs: list[Run], root: Path, out: Path) -> list[Path]:
+def _learning_strategy(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Run]]:
     strategies = latest_sweep(runs, "learning_strategy")
     if not strategies:
-        return []
+        return [], []
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(_page("learning_strategy", tables.learning_strategy(strategies, root)))
-    return [out / "table.md"]
+    return [out / "table.md"], strategies
 
 
-def _generalization(runs: list[Run], root: Path, out: Path) -> list[Path]:
+def _generalization(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Run]]:
     grid = tables.generalization_grid([run for run in runs if run.task == "evaluate"])
     if not grid:
-        return []
+        return [], []
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(_page("generalization", tables.generalization(grid, root)))
     trained = [k for k in tables.KINDS if any(t == k for t, _ in grid)]
@@ -97,7 +103,7 @@ def _generalization(runs: list[Run], root: Path, out: Path) -> list[Path]:
     values = [[grid[(t, e)].metric("eval/acc_dense") * 100 if (t, e) in grid else math.nan for e in evaluated]
               for t in trained]
     figures.heatmap(out / "heatmap.png", trained, evaluated, values, "Dense-caption intention accuracy (%)")
-    return [out / "table.md", out / "heatmap.png"]
+    return [out / "table.md", out / "heatmap.png"], list(grid.values())
 
 
 WRITERS = {"table6": _table6, "learning_strategy": _learning_strategy, "generalization": _generalization}

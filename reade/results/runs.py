@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+PROVENANCE_FILE = "checkpoint.json"  # written by reade.evaluate: which training job made the checkpoint
+REPORTED_FILES = ("metrics.json", ".hydra/hydra.yaml", ".hydra/config.yaml", ".hydra/overrides.yaml", "steps.jsonl",
+                  PROVENANCE_FILE)
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,20 @@ def latest_sweep(runs: list[Run], experiment: str, task: str = "train") -> list[
     return [run for run in jobs if run.sweep == last]
 
 
-def trained_by(run: Run) -> Run | None:
-    """The training job whose checkpoint an evaluation job scored (its `checkpoint=` run folder)."""
-    checkpoint = run.config.get("checkpoint")
-    if not checkpoint:
-        return None
-    folder = Path(checkpoint)
-    return read_run(folder if (folder / "metrics.json").is_file() else folder.parent)
+def trained_by(run: Run) -> dict | None:
+    """What an evaluation job scored: the training job's experiment and choices, from the
+    provenance file `reade.evaluate` writes beside its metrics."""
+    file = run.folder / PROVENANCE_FILE
+    return json.loads(file.read_text())["trained"] if file.is_file() else None
+
+
+def bundle(runs: list[Run], root: Path, target: Path) -> None:
+    """Copy what the report reads of `runs` (no checkpoints) under `target`, same layout as under
+    `root`: `python -m reade.report runs_dir=<target>` then rebuilds the same tables."""
+    for run in runs:
+        destination = target / run.folder.relative_to(root)
+        for name in REPORTED_FILES:
+            source = run.folder / name
+            if source.is_file():
+                (destination / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, destination / name)

@@ -38,8 +38,8 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def sources(runs: Sequence[Run], root: Path) -> str:
-    folders = sorted({str(run.folder.relative_to(root.parent)) for run in runs})
-    return "\nRuns: " + ", ".join(f"`{folder}`" for folder in folders) + ".\n"
+    folders = sorted({str(run.folder.relative_to(root)) for run in runs})
+    return "\nRuns (under runs_dir): " + ", ".join(f"`{folder}`" for folder in folders) + ".\n"
 
 
 def by_choice(runs: Sequence[Run], group: str) -> dict[str, Run]:
@@ -94,8 +94,8 @@ def generalization_grid(evaluations: Sequence[Run], experiment: str = "generaliz
     grid = {}
     for run in evaluations:
         trained = trained_by(run)
-        if trained is not None and trained.experiment == experiment:
-            grid[(trained.choices["condition"], run.choices["condition"])] = run
+        if trained is not None and trained["choices"].get("experiment") == experiment:
+            grid[(trained["choices"]["condition"], run.choices["condition"])] = run
     return grid
 
 

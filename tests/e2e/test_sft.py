@@ -210,3 +210,5 @@ def test_the_trained_run_is_evaluated_per_aspect(finished_run, tmp_path):
     metrics = evaluate(eval_cfg)
     assert metrics["eval/samples"] == 4 and 0.0 <= metrics["eval/acc_dense"] <= 1.0
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    trained = json.loads((tmp_path / "checkpoint.json").read_text())["trained"]  # the report places it by this
+    assert trained["task"] == "train" and trained["choices"]["stage"] == "sft"

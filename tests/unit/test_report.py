@@ -4,14 +4,16 @@ same bytes again from the same folders, and a clear error when nothing can be re
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from reade.errors import ConfigError, ReadeError
+from reade.evaluate import write_provenance
 from reade.report import report
-from reade.results.runs import find_runs, latest_sweep
+from reade.results.runs import PROVENANCE_FILE, find_runs, latest_sweep
 from tests.conftest import compose_config
 
 ASPECTS = ("main_object", "background", "action", "style", "camera", "dense")
@@ -50,8 +52,9 @@ def logs(tmp_path) -> Path:
         trained[kind] = job(sweeps / "generalization" / "2026-01-05_00-00-00" / str(i), metrics=caption_metrics(0.3),
                             experiment="generalization", condition=kind)
     for i, (kind, evaluated) in enumerate([(t, e) for t in ("depth", "camera") for e in ("depth", "camera")]):
-        job(root / "evaluate" / "multiruns" / "2026-01-06_00-00-00" / str(i), task="evaluate", condition=evaluated,
-            metrics=caption_metrics(0.2 + i / 10), config={"checkpoint": str(trained[kind])})
+        evaluation = job(root / "evaluate" / "multiruns" / "2026-01-06_00-00-00" / str(i), task="evaluate",
+                         condition=evaluated, metrics=caption_metrics(0.2 + i / 10), config={"checkpoint": str(trained[kind])})
+        write_provenance(evaluation / PROVENANCE_FILE, str(trained[kind]))
     return root
 
 
@@ -101,3 +104,17 @@ def test_nothing_to_report_is_an_error_naming_what_makes_the_runs(tmp_path):
         run_report(tmp_path, tmp_path / "empty")
     with pytest.raises(ConfigError, match="unknown"):
         run_report(tmp_path, tmp_path, "table7")
+
+
+def test_a_bundle_of_the_reported_runs_rebuilds_the_same_files(tmp_path, logs):
+    first = {f.relative_to(tmp_path / "out"): f.read_bytes() for files in run_report_bundled(tmp_path, logs).values()
+             for f in files}
+    assert not list((tmp_path / "bundle").rglob("*.ckpt")) and (tmp_path / "bundle" / "evaluate").is_dir()
+    shutil.rmtree(logs)  # the training runs are gone: the bundle alone
+    again = report(compose_config("report", [f"runs_dir={tmp_path / 'bundle'}", f"out_dir={tmp_path / 'again'}"], tmp_path))
+    assert {f.relative_to(tmp_path / "again"): f.read_bytes() for files in again.values() for f in files} == first
+
+
+def run_report_bundled(tmp_path, logs):
+    return report(compose_config("report", [f"runs_dir={logs}", f"out_dir={tmp_path / 'out'}",
+                                            f"bundle_dir={tmp_path / 'bundle'}"], tmp_path))
