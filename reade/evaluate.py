@@ -25,11 +25,11 @@ from reade.config import check_known_keys
 from reade.data.collate import read_payloads
 from reade.errors import ConfigError, ReadeError
 from reade.evaluation import EvalItem, evaluate_items
-from reade.rewards.judges.base import Judge
 from reade.lit.splits import SplitsDataModule
 from reade.models.backbone import RUN_CONFIG_FILE
 from reade.models.from_config import backbone_from_config
 from reade.results.runs import PROVENANCE_FILE, read_run
+from reade.rewards.judges.base import Judge
 from reade.rl.rollout.decode import greedy_completions
 from reade.schema import SampleKeyElements, StructuredCaption
 from reade.utils.instantiate import build
