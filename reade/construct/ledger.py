@@ -18,6 +18,7 @@ from typing import Any
 
 from reade.data.jsonl import RowProblem
 from reade.errors import DataError
+from reade.utils.io import cut_torn_tail
 
 
 class Ledger:
@@ -73,7 +74,7 @@ class Ledger:
     def _finished(self, path: Path, wanted: set[str]) -> set[str]:
         if not path.exists():
             return set()
-        self.torn += _cut_torn_tail(path)
+        self.torn += cut_torn_tail(path)
         ids, problems, foreign = set(), [], []
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
@@ -94,17 +95,6 @@ class Ledger:
         if problems:
             raise DataError(f"{path}: cannot resume from this file", problems)
         return ids
-
-
-def _cut_torn_tail(path: Path) -> int:
-    """Truncate a last line that lacks its newline; 1 if there was one. (The file is read whole
-    right after this anyway.)"""
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return 0
-    with path.open("rb+") as handle:
-        handle.truncate(data.rfind(b"\n") + 1)
-    return 1
 
 
 def _rewrite_without(path: Path, ids: set[str]) -> None:

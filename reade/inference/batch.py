@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from reade.data.jsonl import REQUIRED_FIELDS, RowProblem, check_samples
 from reade.errors import ConfigError, DataError
 from reade.inference.interpreter import Interpreter, RowError
+from reade.utils.io import cut_torn_tail
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +141,7 @@ def _finished_ids(path: Path, wanted: set[str], interpreter: Interpreter) -> set
     checkpoint or generator is refused, never appended to."""
     if not path.exists():
         return set()
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with path.open("rb+") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
+    if cut_torn_tail(path):
         log.warning("%s: dropped a last line cut short by an interrupted run; that row is interpreted again", path)
     ids, problems, foreign = set(), [], []
     made_by = (interpreter.checkpoint, interpreter.prompter.profile.name)

@@ -85,3 +85,14 @@ def read_settings(file: str | Path, what: str) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{file}: unknown {what.__name__} settings {sorted(unknown)}")
     return raw
+
+
+def cut_torn_tail(path: Path) -> int:
+    """Truncate a last line that lacks its newline (a run killed mid-write); 1 if there was one.
+    An append-only JSONL then continues at a line boundary."""
+    data = Path(path).read_bytes()
+    if not data or data.endswith(b"\n"):
+        return 0
+    with Path(path).open("rb+") as handle:
+        handle.truncate(data.rfind(b"\n") + 1)
+    return 1
