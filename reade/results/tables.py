@@ -2,7 +2,7 @@
 
 Accuracies are the per-aspect intention accuracies every SFT and GRPO run writes after training
 (`eval/acc_<aspect>`, `reade.evaluation`), shown in percent like the paper's; qualities are on its
-0-5 scale. A missing number prints as "-". Each table ends with the run folders it came from, so
+0-5 scale; a GRPO run's held-out content reward is recomputed under the paper's weights. A missing number prints as "-". Each table ends with the run folders it came from, so
 the same folders regenerate the same bytes.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from reade.results.runs import Run, trained_by
+from reade.rewards.content import RewardWeights, content_reward
 
 ASPECTS = ("main_object", "background", "action", "style", "camera")
 ASPECT_TITLES = {"main_object": "Main object", "background": "Background", "action": "Action", "style": "Style",
@@ -46,6 +47,13 @@ def by_choice(runs: Sequence[Run], group: str) -> dict[str, Run]:
     return {run.choices.get(group): run for run in runs}
 
 
+def paper_weighted_reward(run: Run) -> float:
+    """The held-out content reward after GRPO under the paper's weights, from its components: each
+    job logs eq. 4 under its own reward subset, which would not compare across rows."""
+    terms = [run.metric(f"eval/{name}_after") for name in ("r_user", "r_detail", "r_supp", "r_contra")]
+    return math.nan if any(math.isnan(t) for t in terms) else content_reward(*terms, RewardWeights())
+
+
 def table6_rows(no_cot: Sequence[Run], strategies: Sequence[Run]) -> list[tuple[str, bool, tuple[bool, ...], Run]]:
     """(label, CoT, reward subset, run) in the paper's row order; rows whose run is missing are left out."""
     rewards, chosen = by_choice(no_cot, "reward"), by_choice(strategies, "strategy")
@@ -62,14 +70,14 @@ def table6_rows(no_cot: Sequence[Run], strategies: Sequence[Run]) -> list[tuple[
 def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path) -> str:
     mark = {True: "✓", False: "-"}
     header = ["CoT", "R_user", "R_detail", "R_supp", "R_contra", "Acc (dense)", "Qual. (dense)",
-              "Acc (5 aspects)", "Content reward", "Format rate"]
+              "Acc (5 aspects)", "R, eq. 4 (paper weights)", "Format rate"]
     body = []
     for _, cot, subset, run in table6_rows(no_cot, strategies):
         aspects = [run.metric(f"eval/acc_{a}") for a in ASPECTS]
         kept = [a for a in aspects if not math.isnan(a)]
         body.append([mark[cot], *(mark[s] for s in subset), number(run.metric("eval/acc_dense"), 100, 1),
                      number(run.metric("eval/quality_dense")), number(sum(kept) / len(kept) if kept else math.nan, 100, 1),
-                     number(run.metric("eval/reward_after")), number(run.metric("eval/format_rate"))])
+                     number(paper_weighted_reward(run)), number(run.metric("eval/format_rate"))])
     used = [row[3] for row in table6_rows(no_cot, strategies)]
     return markdown(header, body) + sources(used, root)
 

@@ -41,7 +41,8 @@ def logs(tmp_path) -> Path:
     sweeps = root / "train" / "multiruns"
     job(sweeps / "2026-01-01_00-00-00" / "0", metrics=caption_metrics(0.1), experiment="ablation_no_cot", reward="user")
     for i, reward in enumerate(("user", "user_detail", "user_detail_supp", "full")):  # the later sweep counts
-        job(sweeps / "2026-01-02_00-00-00" / str(i), metrics=caption_metrics(0.5 + i / 10, **{"eval/reward_after": 1 + i}),
+        rewards = {"eval/r_user_after": 1.0, "eval/r_detail_after": i / 2, "eval/r_supp_after": 0.5, "eval/r_contra_after": 0.0}
+        job(sweeps / "2026-01-02_00-00-00" / str(i), metrics=caption_metrics(0.5 + i / 10, **rewards),
             steps=[1.0, 1.5, 2.0], experiment="ablation_no_cot", reward=reward)
     for i, strategy in enumerate(("cot_only", "grpo_only", "cot_grpo")):
         job(sweeps / "2026-01-03_00-00-00" / str(i), metrics=caption_metrics(0.6 + i / 10), experiment="learning_strategy",
@@ -76,10 +77,10 @@ def test_table6_rows_are_the_papers(tmp_path, logs):
     rows = [line for line in lines if line.startswith("| ") and not line.startswith("| CoT")]
     assert rows == [
         "| ✓ | - | - | - | - | 60.0 | 3.00 | 60.0 | - | 1.00 |",  # CoT only: SFT, no held-out GRPO reward
-        "| - | ✓ | - | - | - | 50.0 | 2.50 | 50.0 | 1.00 | 1.00 |",
-        "| - | ✓ | ✓ | - | - | 60.0 | 3.00 | 60.0 | 2.00 | 1.00 |",
-        "| - | ✓ | ✓ | ✓ | - | 70.0 | 3.50 | 70.0 | 3.00 | 1.00 |",
-        "| - | ✓ | ✓ | ✓ | ✓ | 80.0 | 4.00 | 80.0 | 4.00 | 1.00 |",
+        "| - | ✓ | - | - | - | 50.0 | 2.50 | 50.0 | 1.40 | 1.00 |",  # 1 + 0 + 0.8 * 0.5 - 0.7 * 0
+        "| - | ✓ | ✓ | - | - | 60.0 | 3.00 | 60.0 | 1.90 | 1.00 |",
+        "| - | ✓ | ✓ | ✓ | - | 70.0 | 3.50 | 70.0 | 2.40 | 1.00 |",
+        "| - | ✓ | ✓ | ✓ | ✓ | 80.0 | 4.00 | 80.0 | 2.90 | 1.00 |",
         "| ✓ | ✓ | ✓ | ✓ | ✓ | 80.0 | 4.00 | 80.0 | - | 1.00 |",
     ]
     assert "2026-01-01" not in "\n".join(lines)  # the earlier sweep is not among the sources
