@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import json
 import hashlib
 import logging
 import os
@@ -63,6 +64,12 @@ def starting_checkpoint(cfg: DictConfig, run: Callable[[DictConfig], Any]) -> st
         return None
     overrides = upstream_overrides(_task_overrides(), upstream)
     folder = Path(cfg.paths.cache_dir) / "stages" / f"{upstream}-{_config_hash(overrides)}"
+    if not _launching_process():
+        # A DDP rank beside rank 0: it trains the upstream with rank 0 (which holds the lock and
+        # writes the marker), or reads the finished run like rank 0 does.
+        if not (folder / DONE).is_file():
+            run(_compose(overrides + [f"paths.output_dir={folder}"]))
+        return str(folder / "checkpoint")
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _lock(folder.with_suffix(".lock")):
         if (folder / DONE).is_file():
@@ -146,6 +153,8 @@ def reuse_or_train(cfg: DictConfig, run: Callable[[DictConfig], dict[str, Any]],
     folder = identical_cached_run(cfg)
     if folder is None:
         return run(cfg)
+    if not _launching_process():  # rank 0 holds the lock, decides, links and publishes; this rank follows
+        return json.loads((folder / "metrics.json").read_text()) if (folder / DONE).is_file() else run(cfg)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _lock(folder.with_suffix(".lock")):
         if (folder / DONE).is_file():
@@ -156,6 +165,18 @@ def reuse_or_train(cfg: DictConfig, run: Callable[[DictConfig], dict[str, Any]],
         link_run(Path(cfg.paths.output_dir), folder)
         (folder / DONE).write_text(f"published by {cfg.paths.output_dir}\n")
     return metrics
+
+
+def _launching_process() -> bool:
+    """True in the process that launched the job, or in rank 0 of an externally launched one.
+
+    Lightning's DDP starts ranks 1.. by running this script again (with LOCAL_RANK set) while rank 0
+    waits for them; SLURM and torchrun start every rank themselves (RANK, SLURM_PROCID). Only rank 0
+    may take the stage-cache lock and write: a rank that waited on it would never join rank 0."""
+    for variable in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
+        if os.environ.get(variable, "0") != "0":
+            return False
+    return True
 
 
 def link_run(source: Path, target: Path) -> None:

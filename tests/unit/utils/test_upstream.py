@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,21 @@ def test_stage_settings_reach_a_stage_wherever_it_runs(tmp_path):
         with_stage_settings(strategy_job(tmp_path, "cot_only", short, "stage.max_steps=7"))
     with pytest.raises(ConfigError, match="stage_settings.sft: Key 'max_stpes' not in 'SFTStageConfig'"):
         starting_checkpoint(strategy_job(tmp_path, "cot_grpo", "+stage_settings.sft={max_stpes:4}"), run)
+
+
+def test_a_ddp_rank_beside_rank_0_never_takes_the_lock(tmp_path, monkeypatch):
+    """Lightning starts ranks 1.. by running the job again while rank 0 holds the stage-cache lock
+    and waits for them: they must train beside it (no lock, no marker) or read a finished run."""
+    grpo = strategy_job(tmp_path, "cot_grpo")
+    sft = strategy_job(tmp_path, "cot_only")
+    folder = identical_cached_run(sft)
+    folder.parent.mkdir(parents=True)
+    lock = folder.with_suffix(".lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # rank 0 is training the SFT run
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    run = FakeRun()
+    assert starting_checkpoint(grpo, run) == str(folder / "checkpoint") and len(run.configs) == 1
+    assert reuse_or_train(sft, FakeRun(), lambda f: pytest.fail("rank 1 links nothing")) == {"eval/format_rate": 0.5}
+    assert not (folder / DONE).exists()  # the marker is rank 0's to write
+    (folder / DONE).write_text("done")
+    assert reuse_or_train(sft, FakeRun(fail=True), lambda f: pytest.fail("rank 1 links nothing")) == {"eval/format_rate": 0.5}
