@@ -17,6 +17,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from reade.config import check_known_keys
 from reade.errors import ConfigError, ReadeError
 from reade.results import figures, tables
 from reade.results.runs import Run, bundle, find_runs, latest_sweep
@@ -38,6 +39,7 @@ HEADINGS = {
 
 
 def report(cfg: DictConfig) -> dict[str, list[Path]]:
+    check_known_keys(cfg)
     unknown = sorted(set(cfg.reports) - set(MAKES))
     if unknown:
         raise ConfigError(f"reports: unknown {unknown}; known: {sorted(MAKES)}")

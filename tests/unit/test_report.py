@@ -4,7 +4,10 @@ same bytes again from the same folders, and a clear error when nothing can be re
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from reade.errors import ConfigError, ReadeError
 from reade.evaluate import write_provenance
 from reade.report import report
 from reade.results.runs import PROVENANCE_FILE, find_runs, latest_sweep
-from tests.conftest import compose_config
+from tests.conftest import ROOT, compose_config
 
 ASPECTS = ("main_object", "background", "action", "style", "camera", "dense")
 
@@ -119,3 +122,15 @@ def test_a_bundle_of_the_reported_runs_rebuilds_the_same_files(tmp_path, logs):
 def run_report_bundled(tmp_path, logs):
     return report(compose_config("report", [f"runs_dir={logs}", f"out_dir={tmp_path / 'out'}",
                                             f"bundle_dir={tmp_path / 'bundle'}"], tmp_path))
+
+
+def test_the_command_line_writes_the_reports_and_names_a_missing_one(tmp_path, logs):
+    env = {**os.environ, "READE_ROOT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "reade.report", f"runs_dir={logs}", f"out_dir={tmp_path / 'cli'}",
+               f"hydra.run.dir={tmp_path / 'run'}"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "cli" / "table6" / "table.md").read_text() == (run_report(tmp_path, logs)["table6"][0]).read_text()
+    empty = subprocess.run([*command[:3], f"runs_dir={tmp_path / 'none'}", *command[4:]], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert empty.returncode == 2 and "nothing to report" in empty.stdout + empty.stderr
