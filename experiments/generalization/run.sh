@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 KINDS=identity,depth,pose,camera,audio
 sweep=logs/train/multiruns/generalization/$(date +%Y-%m-%d_%H-%M-%S)
-"$PY" -m reade.train +experiment=generalization -m "hydra.sweep.dir=$sweep"
+"$PY" -m reade.train +experiment=generalization "hydra.sweep.dir=$sweep" -m  # -m last: Hydra's parser
 checkpoints=$(find "$sweep" -mindepth 2 -maxdepth 2 -name metrics.json -printf '%h\n' | sort | paste -sd, -)
-"$PY" -m reade.evaluate -m "checkpoint=$checkpoints" "condition=$KINDS" only_condition_rows=true
+"$PY" -m reade.evaluate "checkpoint=$checkpoints" "condition=$KINDS" only_condition_rows=true -m
 "$PY" -m reade.report 'reports=[generalization]'
