@@ -35,7 +35,11 @@ READE_SLURM_ENV = ["PARTITION", "ACCOUNT", "QOS", "CONSTRAINT", "GPUS_PER_NODE",
 
 
 def plugin_installed() -> bool:
-    return importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None
+    """find_spec of a dotted name imports its parent: without any Hydra plugin, `hydra_plugins` is missing too."""
+    try:
+        return importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None
+    except ModuleNotFoundError:
+        return False
 
 
 # ---- every trainer with every stage ----------------------------------------------------------------
