@@ -22,7 +22,6 @@
 # point `RUNS` at your own `logs/` to look at your sweeps. It never trains.
 
 # %%
-import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -89,9 +88,8 @@ print(tables.learning_strategy(strategies, RUNS))
 
 # %%
 grid = tables.generalization_grid([run for run in runs if run.task == "evaluate"])
-trained = [k for k in tables.KINDS if any(t == k for t, _ in grid)]
-evaluated = [k for k in tables.KINDS if any(e == k for _, e in grid)]
-values = [[100 * grid[(t, e)].metric("eval/acc_dense") if (t, e) in grid else math.nan for e in evaluated] for t in trained]
+trained, evaluated = tables.grid_axes(grid)
+values = tables.grid_values(grid)
 figure, axes = plt.subplots(figsize=(6, 4))
 image = axes.imshow(values, vmin=0, vmax=100)
 axes.set_xticks(range(len(evaluated)), evaluated)

@@ -10,7 +10,6 @@ checkpoints) is copied there, so that `runs_dir=<bundle_dir>` rebuilds the same 
 from __future__ import annotations
 
 import logging
-import math
 import sys
 from pathlib import Path
 
@@ -100,11 +99,8 @@ def _generalization(runs: list[Run], root: Path, out: Path) -> tuple[list[Path],
         return [], []
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(_page("generalization", tables.generalization(grid, root)))
-    trained = [k for k in tables.KINDS if any(t == k for t, _ in grid)]
-    evaluated = [k for k in tables.KINDS if any(e == k for _, e in grid)]
-    values = [[grid[(t, e)].metric("eval/acc_dense") * 100 if (t, e) in grid else math.nan for e in evaluated]
-              for t in trained]
-    figures.heatmap(out / "heatmap.png", trained, evaluated, values, "Dense-caption intention accuracy (%)")
+    trained, evaluated = tables.grid_axes(grid)
+    figures.heatmap(out / "heatmap.png", trained, evaluated, tables.grid_values(grid), "Dense-caption intention accuracy (%)")
     return [out / "table.md", out / "heatmap.png"], list(grid.values())
 
 

@@ -39,7 +39,9 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def sources(runs: Sequence[Run], root: Path) -> str:
-    folders = sorted({str(run.folder.relative_to(root)) for run in runs})
+    """The run folders under `root`, sweep jobs in number order (2 before 10)."""
+    folders = sorted({str(run.folder.relative_to(root)) for run in runs},
+                     key=lambda f: [int(p) if p.isdigit() else p for p in f.split("/")])
     return "\nRuns (under runs_dir): " + ", ".join(f"`{folder}`" for folder in folders) + ".\n"
 
 
@@ -71,15 +73,15 @@ def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path) -> str:
     mark = {True: "✓", False: "-"}
     header = ["CoT", "R_user", "R_detail", "R_supp", "R_contra", "Acc (dense)", "Qual. (dense)",
               "Acc (5 aspects)", "R, eq. 4 (paper weights)", "Format rate"]
+    rows = table6_rows(no_cot, strategies)
     body = []
-    for _, cot, subset, run in table6_rows(no_cot, strategies):
+    for _, cot, subset, run in rows:
         aspects = [run.metric(f"eval/acc_{a}") for a in ASPECTS]
         kept = [a for a in aspects if not math.isnan(a)]
         body.append([mark[cot], *(mark[s] for s in subset), number(run.metric("eval/acc_dense"), 100, 1),
                      number(run.metric("eval/quality_dense")), number(sum(kept) / len(kept) if kept else math.nan, 100, 1),
                      number(paper_weighted_reward(run)), number(run.metric("eval/format_rate"))])
-    used = [row[3] for row in table6_rows(no_cot, strategies)]
-    return markdown(header, body) + sources(used, root)
+    return markdown(header, body) + sources([run for *_, run in rows], root)
 
 
 def learning_strategy(strategies: Sequence[Run], root: Path) -> str:
@@ -107,9 +109,19 @@ def generalization_grid(evaluations: Sequence[Run], experiment: str = "generaliz
     return grid
 
 
+def grid_axes(grid: dict[tuple[str, str], Run]) -> tuple[list[str], list[str]]:
+    """(training kinds, evaluation kinds) present in the grid, in the order of `KINDS`."""
+    return [k for k in KINDS if any(t == k for t, _ in grid)], [k for k in KINDS if any(e == k for _, e in grid)]
+
+
+def grid_values(grid: dict[tuple[str, str], Run], key: str = "eval/acc_dense", scale: float = 100.0) -> list[list[float]]:
+    """The heatmap's numbers, one row per training kind (NaN where a pair was not evaluated)."""
+    trained, evaluated = grid_axes(grid)
+    return [[grid[(t, e)].metric(key) * scale if (t, e) in grid else math.nan for e in evaluated] for t in trained]
+
+
 def generalization(grid: dict[tuple[str, str], Run], root: Path) -> str:
-    trained = [k for k in KINDS if any(t == k for t, _ in grid)]
-    evaluated = [k for k in KINDS if any(e == k for _, e in grid)]
+    trained, evaluated = grid_axes(grid)
     header = ["trained on \\ evaluated on", *evaluated]
     body = [[t, *(number(grid[(t, e)].metric("eval/acc_dense"), 100, 1) if (t, e) in grid else "-" for e in evaluated)]
             for t in trained]
