@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from reade.config import check_known_keys
 from reade.errors import DataError, ReadeError
 from reade.evaluate import caption_scores, test_rows
+from reade.lit.strategies import check_strategy, whole_model
 from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config
 from reade.utils.instantiate import build
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     check_known_keys(cfg)
+    check_strategy(cfg)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = build(cfg.stage.datamodule)
     datamodule.load()  # every row checked before minutes go into an upstream stage or a large backbone
@@ -60,12 +62,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         module.eval_tag = after
         trainer.fit(module, datamodule=datamodule, ckpt_path=_resume_path(cfg.ckpt_path, output_dir))
         metrics.update(trainer.callback_metrics)
-        if trainer.is_global_zero:
-            save_checkpoint(model, processor, output_dir / "checkpoint", config=OmegaConf.to_yaml(cfg, resolve=True))
+        trained = whole_model(trainer, model, lambda: backbone_from_config(
+            cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds, init_checkpoint=init)[0])  # None off rank 0
+        if trained is not None:
+            save_checkpoint(trained, processor, output_dir / "checkpoint", config=OmegaConf.to_yaml(cfg, resolve=True))
         metrics.update(trainer.test(module, datamodule=datamodule)[0])
-        if caption_rows and trainer.is_global_zero:
-            metrics.update(_caption_metrics(cfg, module, model, processor, caption_rows))
-        metrics = update_metrics(output_dir / "metrics.json", metrics)
+        if trained is not None:
+            if caption_rows:
+                metrics.update(_caption_metrics(cfg, module, trained, processor, caption_rows))
+            metrics = update_metrics(output_dir / "metrics.json", metrics)
+        del trained
         failed = False
     finally:
         close_logger(logger, failed)

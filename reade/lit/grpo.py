@@ -111,6 +111,9 @@ class GRPOModule(L.LightningModule):
     """Manual optimisation: sample, judge, then μ clipped policy-gradient steps (TRL's GRPO objective)."""
 
     EVAL_TAGS = ("_before", "_after")
+    # Clips with clip_grad_norm_ over whole gradients and keeps its reference copy out of the module's
+    # children, so FSDP and DeepSpeed would neither shard nor clip it right (reade.lit.strategies).
+    RUNS_SHARDED = False
 
     def __init__(
         self,

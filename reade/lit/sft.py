@@ -100,7 +100,9 @@ class SFTModule(L.LightningModule):
         self._eval_rows: list[dict[str, Any]] = []
 
     def forward(self, batch: dict[str, Any]) -> Any:
-        return self.model(**batch)
+        """No KV cache: nothing reads it, and under activation checkpointing (trainer=fsdp) the
+        recomputed forward would append a second copy of every key to it."""
+        return self.model(**batch, use_cache=False)
 
     def _loss(self, batch: dict[str, Any], split: str) -> torch.Tensor:
         loss = self(batch).loss

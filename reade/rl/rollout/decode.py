@@ -12,6 +12,13 @@ values at every token; masks, position ids and model kwargs are rebuilt each ste
   applies itself) with its keys and values written in place and attention over the filled prefix;
 - a token is drawn by inverse CDF, one uniform per row (`sample_tokens`).
 
+Under FSDP (`trainer=fsdp`) a decoder layer's weights are shards between its own forward calls, and
+the steps call its modules directly: `TextDecoder.full_weights` gathers every FSDP unit of the
+decoder once, after the prefill, for the whole completion. That is one all-gather per unit on every
+rank before any rank's completions end, so ranks may stop decoding at different lengths. Under FSDP
+mixed precision the gathered weights are full precision; the steps then run under autocast in the
+prefill's compute dtype, as FSDP's forward runs the prefill.
+
 RoPE: a completion token is text, whose multimodal position is the same on all three axes, so
 1-D RoPE at that position is the thinker's rotation; positions continue the prefill's
 (`TextDecoder.first_completion_position`), so the logits are those of one forward pass over prompt
@@ -21,6 +28,7 @@ Tests hold each step's logits to a full forward pass's and greedy tokens to `gen
 
 from __future__ import annotations
 
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +36,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from peft import PeftModel
 from torch import Tensor, nn
+from torch.distributed.fsdp import FullyShardedDataParallel
 from transformers import DynamicCache, TopKLogitsWarper, TopPLogitsWarper
 
 from reade.models.interpreter import InterpreterModel
@@ -73,6 +82,18 @@ class TextDecoder:
             return None
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         return cls(base, text, config.num_attention_heads, config.num_key_value_heads, head_dim)
+
+    def full_weights(self, compute_dtype: torch.dtype) -> ExitStack:
+        """A context in which the steps may call the decoder's modules: each FSDP unit inside the
+        decoder gathered (read-only), and autocast to `compute_dtype` (the prefill's) when the
+        gathered weights are of another dtype. Without FSDP it does nothing."""
+        stack = ExitStack()
+        for unit in FullyShardedDataParallel.fsdp_modules(self.text):
+            stack.enter_context(FullyShardedDataParallel.summon_full_params(unit, recurse=False, writeback=False))
+        weights_dtype = self.text.layers[0].input_layernorm.weight.dtype
+        device = self.text.layers[0].input_layernorm.weight.device
+        stack.enter_context(nullcontext() if weights_dtype == compute_dtype else torch.autocast(device.type, compute_dtype))
+        return stack
 
     def rope(self, positions: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
         """cos, sin [N, 1, 1, head_dim] of 1-D RoPE at `positions` ([N]), as the model's rotary module."""
@@ -193,17 +214,18 @@ def decode(model: nn.Module, decoder: TextDecoder, prompts: dict[str, Tensor], s
     start = decoder.first_completion_position(mask)  # [N]
     done = torch.zeros(rows, dtype=torch.bool, device=mask.device)
     tokens, token_logps = [], []
-    for t in range(max_new_tokens):
-        token, scores = sampler(logits)
-        token = token.masked_fill(done, pad_token_id)
-        tokens.append(token)
-        if logprobs:
-            picked = torch.log_softmax(scores, dim=-1).gather(-1, token[:, None]).squeeze(-1)  # [N]
-            token_logps.append(picked.masked_fill(done, 0.0))
-        done = done | (token == eos_token_id)
-        if t + 1 == max_new_tokens or bool(done.all()):
-            break
-        logits = decoder.step(token, start + t, keys, values, prompt_length + t, key_mask)
+    with decoder.full_weights(keys[0].dtype):
+        for t in range(max_new_tokens):
+            token, scores = sampler(logits)
+            token = token.masked_fill(done, pad_token_id)
+            tokens.append(token)
+            if logprobs:
+                picked = torch.log_softmax(scores, dim=-1).gather(-1, token[:, None]).squeeze(-1)  # [N]
+                token_logps.append(picked.masked_fill(done, 0.0))
+            done = done | (token == eos_token_id)
+            if t + 1 == max_new_tokens or bool(done.all()):
+                break
+            logits = decoder.step(token, start + t, keys, values, prompt_length + t, key_mask)
     ids = torch.stack(tokens, dim=1)  # [N, C]
     return ids, torch.stack(token_logps, dim=1) if logprobs else None
 

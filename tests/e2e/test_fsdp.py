@@ -1,0 +1,124 @@
+"""trainer=fsdp end to end on 2 CPU ranks (gloo): reade.train's untrained test, fit, HF export, test
+and caption metrics under sharded weights, checked against the same job under trainer=ddp, whose
+ranks hold whole models and see the same batches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from reade.errors import ConfigError
+from reade.models.backbone import load_backbone
+from reade.models.interpreter import InterpreterModel
+from reade.train import train
+from tests.conftest import compose_train
+from tests.e2e.test_camera_pretrain import SMALL as CAMERA_SMALL
+from tests.e2e.test_sft import SMALL, run_cli
+
+pytestmark = pytest.mark.slow
+
+TWO_CPU_RANKS = ["trainer.accelerator=cpu", "trainer.devices=2", "logger=csv"]
+FSDP = ["trainer=fsdp", "trainer.strategy._target_=tests.cpu_fsdp.CPUFSDPStrategy", *TWO_CPU_RANKS]
+# trainer=fsdp clips nothing (Lightning's FSDP precision refuses norm clipping), so neither does DDP here.
+DDP = ["trainer=ddp", "trainer.gradient_clip_val=null", *TWO_CPU_RANKS]
+
+
+def rows_by_id(path: Path) -> dict[str, dict]:
+    return {row["id"]: row for row in map(json.loads, path.read_text().splitlines())}
+
+
+def run_both(root: Path, camera_backbone: Path, *extra: str, precision: str = "32-true") -> dict[str, Path]:
+    """The same SFT job (thinker + camera encoder, every condition kind) under each strategy."""
+    folders = {}
+    for name, strategy in (("fsdp", FSDP), ("ddp", DDP)):
+        folders[name] = root / name
+        args = [*SMALL, f"stage.init_checkpoint={camera_backbone}", *strategy, f"trainer.precision={precision}", *extra, f"hydra.run.dir={folders[name]}"]
+        done = run_cli(args, root)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    return folders
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, camera_backbone) -> dict[str, Path]:
+    return run_both(tmp_path_factory.mktemp("strategies"), camera_backbone)
+
+
+def test_fsdp_trains_and_exports_the_model_ddp_trains(runs, camera_backbone):
+    trained = {name: load_backbone(folder / "checkpoint")[0].state_dict() for name, folder in runs.items()}
+    start = load_backbone(camera_backbone)[0].state_dict()
+    assert trained["fsdp"].keys() == trained["ddp"].keys() == start.keys()
+    moved = [key for key in start if not torch.equal(trained["fsdp"][key], start[key])]
+    assert len(moved) > len(start) / 2  # the export holds trained weights, not the starting ones
+    for key, value in trained["ddp"].items():
+        torch.testing.assert_close(trained["fsdp"][key], value, rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_fsdp_decodes_what_ddp_decodes(runs):
+    """The held-out test loops (sharded weights gathered around the decode steps under FSDP) and the
+    caption metrics (rank 0's whole copy) give the outputs of whole models."""
+    for name in ("eval_samples_untrained.jsonl", "eval_samples_trained.jsonl", "eval_captions.jsonl"):
+        fsdp, ddp = rows_by_id(runs["fsdp"] / name), rows_by_id(runs["ddp"] / name)
+        assert fsdp and fsdp.keys() == ddp.keys(), name
+        for sample_id, row in fsdp.items():
+            assert row["output"] == ddp[sample_id]["output"], (name, sample_id)
+    metrics = {name: json.loads((folder / "metrics.json").read_text()) for name, folder in runs.items()}
+    for key in ("eval/format_rate", "eval/format_rate_untrained", "eval/acc_dense", "eval/quality_dense"):
+        assert metrics["fsdp"][key] == pytest.approx(metrics["ddp"][key]), key
+
+
+def test_fsdp_mixed_precision_decodes_what_ddp_decodes(camera_backbone, tmp_path):
+    """bf16-mixed, the GPU setting: FSDP gathers full-precision layers around the decode steps and runs
+    them under autocast in the prefill's bf16; DDP autocasts its fp32 model. The untrained model's
+    outputs agree (after training the two differ by FSDP's bf16 gradient reduction)."""
+    runs = run_both(tmp_path, camera_backbone, "stage.max_steps=1", precision="bf16-mixed")
+    fsdp, ddp = (rows_by_id(runs[name] / "eval_samples_untrained.jsonl") for name in ("fsdp", "ddp"))
+    assert fsdp and {i: row["output"] for i, row in fsdp.items()} == {i: ddp[i]["output"] for i in fsdp}
+
+
+def test_fsdp_resumes_from_its_last_checkpoint(runs, camera_backbone, tmp_path):
+    """last.ckpt (one file, gathered on rank 0) restarts the FSDP job where it stopped."""
+    last = runs["fsdp"] / "checkpoints" / "last.ckpt"
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 4
+    args = [*SMALL, "stage.max_steps=6", f"stage.init_checkpoint={camera_backbone}", *FSDP, "trainer.precision=32-true",
+            f"ckpt_path={last}",
+            "stage.eval.untrained=false", f"hydra.run.dir={tmp_path / 'resumed'}"]
+    done = run_cli(args, tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    resumed = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert resumed["global_step"] == 6
+
+
+def test_fsdp_camera_pretrain_trains_the_encoder_ddp_trains(tmp_path):
+    """The paper's setting: the thinker frozen inside the FSDP units, the camera encoder (in the
+    root unit) trained; the exported folder equals DDP's."""
+    folders = {}
+    for name, strategy in (("fsdp", FSDP), ("ddp", DDP)):
+        folders[name] = tmp_path / name
+        args = [*CAMERA_SMALL, *strategy, "trainer.precision=32-true", f"hydra.run.dir={folders[name]}"]
+        done = run_cli(args, tmp_path)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    (fsdp, _), (ddp, _) = (load_backbone(folder / "checkpoint") for folder in folders.values())
+    assert isinstance(fsdp, InterpreterModel)
+    ddp_state = ddp.state_dict()
+    for key, value in fsdp.state_dict().items():
+        torch.testing.assert_close(value, ddp_state[key], rtol=1e-4, atol=1e-6, msg=key)
+    trained = json.loads((folders["fsdp"] / "metrics.json").read_text())
+    assert "eval/camera_motion_acc" in trained and "eval/camera_motion_acc_untrained" in trained
+
+
+@pytest.mark.parametrize("strategy", ["trainer=fsdp", "trainer=deepspeed"])
+def test_grpo_refuses_a_sharding_strategy_before_any_work(strategy, tmp_path):
+    cfg = compose_train(["stage=grpo", strategy, f"paths.root_dir={tmp_path}"], tmp_path / "out")
+    with pytest.raises(ConfigError, match="does not run under .* use trainer=ddp"):
+        train(cfg)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "data").exists()
+
+
+def test_lightnings_own_fsdp_strategy_is_refused(tmp_path):
+    cfg = compose_train(["stage=sft", "trainer=fsdp", "trainer.strategy._target_=lightning.pytorch.strategies.FSDPStrategy",
+                         f"paths.root_dir={tmp_path}"], tmp_path / "out")
+    with pytest.raises(ConfigError, match="use trainer=fsdp"):
+        train(cfg)
