@@ -36,6 +36,7 @@ from reade.data.collate import InterpreterCollator
 from reade.data.conditions import read_condition
 from reade.data.conditions.camera_motion import describe_camera
 from reade.errors import ConfigError, DataError
+from reade.lit.eval_rows import all_rows
 from reade.lit.sft import SFTDataModule
 from reade.models.interpreter import InterpreterModel
 from reade.models.processing import IGNORE_INDEX
@@ -156,7 +157,6 @@ class CameraPretrainModule(L.LightningModule):
         self.samples_path = samples_path
         self.eval_tag = ""
         self.strict_loading = train_backbone  # a frozen backbone is left out of checkpoints; see on_load_checkpoint
-        self._eval_counts = torch.zeros(4)
         self._eval_rows: list[dict[str, Any]] = []
 
     def on_fit_start(self) -> None:
@@ -186,7 +186,6 @@ class CameraPretrainModule(L.LightningModule):
         self._loss(batch, "val")
 
     def on_test_epoch_start(self) -> None:
-        self._eval_counts = torch.zeros(4, device=self.device)  # right, total; right, total among single motions
         self._eval_rows = []
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -194,26 +193,26 @@ class CameraPretrainModule(L.LightningModule):
         gold, combined = batch.pop("motions"), batch.pop("combined")
         texts = greedy_completions(self.model, self.processor, batch, self.max_new_tokens)
         for sample_id, instruction, text, motions, both in zip(ids, instructions, texts, gold, combined):
-            right = camera_motion_correct(text, motions)
-            single = float(not both)
-            self._eval_counts += torch.tensor([float(right), 1.0, float(right) * single, single], device=self.device)
             self._eval_rows.append({"id": sample_id, "instruction": instruction, "output": text,
-                                    "gold": motions, "combined": both, "correct": right})
+                                    "gold": motions, "combined": both, "correct": camera_motion_correct(text, motions)})
 
     def on_test_epoch_end(self) -> None:
-        right, total, right_single, total_single = self.all_gather(self._eval_counts).reshape(-1, 4).sum(0)
+        rows = all_rows(self._eval_rows)
+        singles = [row for row in rows if not row["combined"]]
+        right, total = sum(row["correct"] for row in rows), len(rows)
+        right_single, total_single = sum(row["correct"] for row in singles), len(singles)
         tag = self.eval_tag
-        self.log(f"eval/camera_motion_acc{tag}", right / total.clamp(min=1), rank_zero_only=True)
-        self.log(f"eval/camera_motion_acc_single{tag}", right_single / total_single.clamp(min=1), rank_zero_only=True)
+        self.log(f"eval/camera_motion_acc{tag}", right / max(total, 1), rank_zero_only=True)
+        self.log(f"eval/camera_motion_acc_single{tag}", right_single / max(total_single, 1), rank_zero_only=True)
         if total > total_single:
             combined = (right - right_single) / (total - total_single)
             self.log(f"eval/camera_motion_acc_combined{tag}", combined, rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
             path = Path(self.samples_path.format(tag=tag or "_trained"))
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(json.dumps(row) + "\n" for row in self._eval_rows), encoding="utf-8")
-            log.info("camera motion accuracy%s: %d/%d (single %d/%d); outputs in %s", tag, int(right), int(total),
-                     int(right_single), int(total_single), path)
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+            log.info("camera motion accuracy%s: %d/%d (single %d/%d); outputs in %s", tag, right, total,
+                     right_single, total_single, path)
 
     def summary_lines(self, metrics: dict[str, Any]) -> list[str]:
         def figure(tag: str) -> str:

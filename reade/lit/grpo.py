@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import random
 import time
 from collections import defaultdict
@@ -31,6 +32,7 @@ from torch.utils.data import DataLoader
 from reade.data.collate import read_payloads
 from reade.data.prompt_stream import PromptStream
 from reade.errors import DataError
+from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
 from reade.rewards.assigner import RewardAssigner
 from reade.rewards.content import RewardScore, RewardWeights
@@ -185,7 +187,6 @@ class GRPOModule(L.LightningModule):
         self._rng_to_restore: dict[str, Any] | None = None
         # Held in a list so that Lightning neither registers, saves nor trains it.
         self._reference = [self._frozen_copy(model)] if beta != 0.0 and not isinstance(model, PeftModel) else []
-        self._eval_scores: list[list[float]] = []
         self._eval_rows: list[dict[str, Any]] = []
 
     @staticmethod
@@ -429,7 +430,7 @@ class GRPOModule(L.LightningModule):
     # ---- evaluation ------------------------------------------------------------------------------
 
     def on_test_epoch_start(self) -> None:
-        self._eval_scores, self._eval_rows = [], []
+        self._eval_rows = []
 
     @torch.no_grad()
     def test_step(self, rows: list[dict[str, Any]], batch_idx: int) -> None:
@@ -438,14 +439,14 @@ class GRPOModule(L.LightningModule):
         texts = greedy_completions(self.model, self.processor, batch, self.eval_max_new_tokens)
         scores = self.assigner.score(texts, key_elements)
         for row, text, score in zip(rows, texts, scores):
-            self._eval_scores.append([getattr(score, name) for name in SCORE_FIELDS])
             self._eval_rows.append({"id": row["id"], "instruction": row["instruction"], "output": text, **score.to_dict()})
 
     def on_test_epoch_end(self) -> None:
         """eval/reward{tag} is the mean content reward R (eq. 4); the format reward and their sum,
         the GRPO reward, are logged beside it, with each component and the number of NaN verdicts."""
-        scores = torch.tensor(self._eval_scores, dtype=torch.float64, device=self.device).reshape(-1, len(SCORE_FIELDS))
-        scores = self.all_gather(scores).reshape(-1, len(SCORE_FIELDS))  # [n, fields]
+        rows = all_rows(self._eval_rows)
+        scores = torch.tensor([[math.nan if row[name] is None else row[name] for name in SCORE_FIELDS] for row in rows],
+                              dtype=torch.float64).reshape(-1, len(SCORE_FIELDS))  # [n, fields]
         tag = self.eval_tag
         metrics = {}
         for j, name in enumerate(SCORE_FIELDS):
@@ -464,7 +465,7 @@ class GRPOModule(L.LightningModule):
         if self.samples_path and self.trainer.is_global_zero:
             path = Path(self.samples_path.format(tag=tag))
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(json.dumps(row) + "\n" for row in self._eval_rows), encoding="utf-8")
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
             log.info("held-out reward%s (%s judge): content %.4f, total %.4f over %d prompts; outputs in %s",
                      tag, self.judge.backend, metrics["content"], metrics["reward"], scores.shape[0], path)
 

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from reade.data.collate import InterpreterCollator
+from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
 from reade.rl.rollout.decode import greedy_completions
 from reade.schema import parse_output
@@ -96,7 +97,6 @@ class SFTModule(L.LightningModule):
         self.max_new_tokens = max_new_tokens
         self.samples_path = samples_path
         self.eval_tag = ""
-        self._eval_counts = torch.zeros(2)
         self._eval_rows: list[dict[str, Any]] = []
 
     def forward(self, batch: dict[str, Any]) -> Any:
@@ -119,7 +119,6 @@ class SFTModule(L.LightningModule):
         self._loss(batch, "val")
 
     def on_test_epoch_start(self) -> None:
-        self._eval_counts = torch.zeros(3, device=self.device)  # format ok, answer ok, outputs
         self._eval_rows = []
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -127,23 +126,21 @@ class SFTModule(L.LightningModule):
         texts = greedy_completions(self.model, self.processor, batch, self.max_new_tokens)
         for sample_id, instruction, text in zip(ids, instructions, texts):
             parsed = parse_output(text)
-            answered = parsed.caption is not None
-            self._eval_counts += torch.tensor([float(parsed.ok), float(answered), 1.0], device=self.device)
-            self._eval_rows.append({"id": sample_id, "instruction": instruction, "output": text,
-                                    "format_ok": parsed.ok, "answer_ok": answered, "errors": list(parsed.errors)})
+            self._eval_rows.append({"id": sample_id, "instruction": instruction, "output": text, "format_ok": parsed.ok,
+                                    "answer_ok": parsed.caption is not None, "errors": list(parsed.errors)})
 
     def on_test_epoch_end(self) -> None:
         """eval/format_rate: outputs with both the <think> and the six-part <answer> format;
         eval/answer_rate: outputs whose six-part <answer> parses, with or without a trace."""
-        hits, answers, total = self.all_gather(self._eval_counts).reshape(-1, 3).sum(0)
-        self.log(f"eval/format_rate{self.eval_tag}", hits / total.clamp(min=1), rank_zero_only=True)
-        self.log(f"eval/answer_rate{self.eval_tag}", answers / total.clamp(min=1), rank_zero_only=True)
+        rows = all_rows(self._eval_rows)
+        hits, answers, total = sum(row["format_ok"] for row in rows), sum(row["answer_ok"] for row in rows), len(rows)
+        self.log(f"eval/format_rate{self.eval_tag}", hits / max(total, 1), rank_zero_only=True)
+        self.log(f"eval/answer_rate{self.eval_tag}", answers / max(total, 1), rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
             path = Path(self.samples_path.format(tag=self.eval_tag or "_trained"))
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(json.dumps(row) + "\n" for row in self._eval_rows), encoding="utf-8")
-            log.info("format rate%s: %d/%d (answer alone %d); outputs in %s", self.eval_tag, int(hits), int(total),
-                     int(answers), path)
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+            log.info("format rate%s: %d/%d (answer alone %d); outputs in %s", self.eval_tag, hits, total, answers, path)
 
     def summary_lines(self, metrics: dict[str, Any]) -> list[str]:
         rate, untrained = metrics.get("eval/format_rate"), metrics.get("eval/format_rate_untrained")
