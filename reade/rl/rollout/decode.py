@@ -86,14 +86,13 @@ class TextDecoder:
     def full_weights(self, compute_dtype: torch.dtype) -> ExitStack:
         """A context in which the steps may call the decoder's modules: each FSDP unit inside the
         decoder gathered (read-only), and autocast to `compute_dtype` (the prefill's) when the
-        gathered weights are of another dtype. Without FSDP it does nothing."""
-        stack = ExitStack()
-        for unit in FullyShardedDataParallel.fsdp_modules(self.text):
-            stack.enter_context(FullyShardedDataParallel.summon_full_params(unit, recurse=False, writeback=False))
-        weights_dtype = self.text.layers[0].input_layernorm.weight.dtype
-        device = self.text.layers[0].input_layernorm.weight.device
-        stack.enter_context(nullcontext() if weights_dtype == compute_dtype else torch.autocast(device.type, compute_dtype))
-        return stack
+        weights are of another dtype. Without FSDP, on weights of the prefill's dtype, it does nothing."""
+        with ExitStack() as stack:
+            for unit in FullyShardedDataParallel.fsdp_modules(self.text):
+                stack.enter_context(FullyShardedDataParallel.summon_full_params(unit, recurse=False, writeback=False))
+            weight = self.text.layers[0].input_layernorm.weight
+            stack.enter_context(nullcontext() if weight.dtype == compute_dtype else torch.autocast(weight.device.type, compute_dtype))
+            return stack.pop_all()  # the caller's `with` leaves them; a failure above left them already
 
     def rope(self, positions: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
         """cos, sin [N, 1, 1, head_dim] of 1-D RoPE at `positions` ([N]), as the model's rotary module."""
