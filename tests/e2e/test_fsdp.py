@@ -125,3 +125,19 @@ def test_lightnings_own_fsdp_strategy_is_refused(tmp_path):
                          f"paths.root_dir={tmp_path}"], tmp_path / "out")
     with pytest.raises(ConfigError, match="use trainer=fsdp"):
         train(cfg)
+
+
+@pytest.mark.gpu
+def test_fsdp_on_cuda_exports_and_decodes(camera_backbone, tmp_path):
+    """The strategy as a GPU run uses it (no CPU adaptations: state dicts offloaded to the CPU,
+    bf16-mixed), on every visible GPU: it trains, tests over every row, scores and exports."""
+    assert torch.cuda.is_available(), "the gpu marker needs a CUDA device"
+    out = tmp_path / "out"
+    args = [*SMALL, f"stage.init_checkpoint={camera_backbone}", "trainer=fsdp", "logger=csv", f"hydra.run.dir={out}"]
+    done = run_cli(args, tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "eval/format_rate" in metrics and "eval/acc_dense" in metrics
+    assert len(rows_by_id(out / "eval_samples_trained.jsonl")) == 4
+    exported, _ = load_backbone(out / "checkpoint")
+    assert isinstance(exported, InterpreterModel)
