@@ -16,9 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from reade.data.jsonl import RowProblem
 from reade.errors import DataError
-from reade.utils.io import cut_torn_tail
+from reade.utils.resume import finished_ids
 
 
 class Ledger:
@@ -72,28 +71,8 @@ class Ledger:
         os.fsync(handle.fileno())
 
     def _finished(self, path: Path, wanted: set[str]) -> set[str]:
-        if not path.exists():
-            return set()
-        self.torn += cut_torn_tail(path)
-        ids, problems, foreign = set(), [], []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                identifier = json.loads(line).get("id")
-            except (json.JSONDecodeError, AttributeError):
-                problems.append(RowProblem(path, number, "row", "not a JSON object; the file was edited or is not ours"))
-                continue
-            if not isinstance(identifier, str) or identifier in ids:
-                problems.append(RowProblem(path, number, "id", f"{identifier!r} is missing, not a string or repeated"))
-            elif identifier not in wanted:
-                foreign.append(identifier)
-            ids.add(identifier)
-        if foreign:
-            problems.append(RowProblem(path, 0, "id", f"{len(foreign)} id(s) the input lacks, e.g. {foreign[:3]}: "
-                                                      "the file belongs to another input; choose another out_dir"))
-        if problems:
-            raise DataError(f"{path}: cannot resume from this file", problems)
+        ids, torn = finished_ids(path, wanted, row_kind="a JSON object", remedy="choose another out_dir")
+        self.torn += torn
         return ids
 
 

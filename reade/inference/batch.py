@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from reade.data.jsonl import REQUIRED_FIELDS, RowProblem, check_samples
 from reade.errors import ConfigError, DataError
 from reade.inference.interpreter import Interpreter, RowError
-from reade.utils.io import cut_torn_tail
+from reade.utils.resume import finished_ids
 
 log = logging.getLogger(__name__)
 
@@ -136,35 +136,20 @@ def _line_numbers(path: Path) -> dict[str, int]:
 
 
 def _finished_ids(path: Path, wanted: set[str], interpreter: Interpreter) -> set[str]:
-    """Ids an earlier run wrote to `path`. A last line without its newline (killed mid-write) is cut
-    off first. A file with ids the input lacks, lines that are not ours, or rows made with another
-    checkpoint or generator is refused, never appended to."""
-    if not path.exists():
-        return set()
-    if cut_torn_tail(path):
-        log.warning("%s: dropped a last line cut short by an interrupted run; that row is interpreted again", path)
-    ids, problems, foreign = set(), [], []
+    """Ids an earlier run wrote to `path` (a last line cut short by a kill is dropped first). Rows
+    made with another checkpoint or generator are refused, as `finished_ids` refuses what is not ours."""
     made_by = (interpreter.checkpoint, interpreter.prompter.profile.name)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+
+    def origin(record: dict) -> tuple[str, str] | None:
         try:
-            record = json.loads(line)
-            identifier, origin = record["id"], (record["checkpoint"], record["generator"]["name"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            problems.append(RowProblem(path, number, "row", "not an interpretation row; the file is not an output of ours"))
-            continue
-        if identifier in ids:
-            problems.append(RowProblem(path, number, "id", f"{identifier!r} repeated"))
-        elif origin != made_by:
-            problems.append(RowProblem(path, number, "checkpoint", f"made with checkpoint {origin[0]} and generator "
-                                       f"{origin[1]}, not {made_by[0]} and {made_by[1]}"))
-        elif identifier not in wanted:
-            foreign.append(identifier)
-        ids.add(identifier)
-    if foreign:
-        problems.append(RowProblem(path, 0, "id", f"{len(foreign)} id(s) the input lacks, e.g. {foreign[:3]}: the "
-                                                  "file belongs to another input"))
-    if problems:
-        raise DataError(f"{path}: cannot resume from this file; choose another output", problems)
+            made = (record["checkpoint"], record["generator"]["name"])
+        except (KeyError, TypeError):
+            return "row", "not an interpretation row; the file was edited or is not ours"
+        if made != made_by:
+            return "checkpoint", f"made with checkpoint {made[0]} and generator {made[1]}, not {made_by[0]} and {made_by[1]}"
+        return None
+
+    ids, torn = finished_ids(path, wanted, row_kind="an interpretation row", remedy="choose another output", check=origin)
+    if torn:
+        log.warning("%s: dropped a last line cut short by an interrupted run; that row is interpreted again", path)
     return ids
