@@ -246,6 +246,10 @@ class CameraPretrainModule(L.LightningModule):
             del state[key]
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """A frozen-backbone checkpoint loads non-strictly, so the encoder's weights are checked here.
+        Under FSDP the strategy has loaded and removed `state_dict` before this hook: not checked."""
+        if "state_dict" not in checkpoint:
+            return
         expected = {f"model.camera_encoder.{k}" for k in self.model.camera_encoder.state_dict()}
         missing = expected - set(checkpoint["state_dict"])
         if missing:

@@ -110,6 +110,13 @@ def test_fsdp_camera_pretrain_trains_the_encoder_ddp_trains(tmp_path):
         torch.testing.assert_close(value, ddp_state[key], rtol=1e-4, atol=1e-6, msg=key)
     trained = json.loads((folders["fsdp"] / "metrics.json").read_text())
     assert "eval/camera_motion_acc" in trained and "eval/camera_motion_acc_untrained" in trained
+    # its last.ckpt leaves the frozen thinker out, and still resumes (the strategy loads it non-strictly)
+    resumed = tmp_path / "resumed"
+    args = [*CAMERA_SMALL, *FSDP, "trainer.precision=32-true", "stage.max_steps=5", "stage.eval.untrained=false",
+            f"ckpt_path={folders['fsdp'] / 'checkpoints' / 'last.ckpt'}", f"hydra.run.dir={resumed}"]
+    done = run_cli(args, tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    assert torch.load(resumed / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 5
 
 
 @pytest.mark.parametrize("strategy", ["trainer=fsdp", "trainer=deepspeed"])
