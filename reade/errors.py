@@ -1,8 +1,13 @@
 """Errors that are the user's to fix (bad data, bad config).
 
 Entry points print them as a plain message and exit non-zero, without a traceback from inside
-Lightning or Hydra: the message already names the file, line and field.
+Lightning or Hydra: the message already names the file, line and field (`exit_on_user_error`).
 """
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class ReadeError(Exception):
@@ -22,3 +27,14 @@ class DataError(ReadeError):
 
 class ConfigError(ReadeError):
     """A configuration that composes but cannot run (e.g. conditions for a text-only backbone)."""
+
+
+@contextmanager
+def exit_on_user_error(log: logging.Logger) -> Iterator[None]:
+    """An entry point's body: a ReadeError ends the command with its message (to the console and
+    the run's log file) and exit status 2; any other exception keeps its traceback."""
+    try:
+        yield
+    except ReadeError as error:
+        log.error("%s", error)
+        sys.exit(2)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from tqdm import tqdm
 
 from reade.config import check_known_keys
 from reade.data.collate import read_payloads
-from reade.errors import ConfigError, ReadeError
+from reade.errors import ConfigError, exit_on_user_error
 from reade.evaluation import EvalItem, evaluate_items
 from reade.lit.splits import SplitsDataModule
 from reade.models.backbone import RUN_CONFIG_FILE
@@ -156,11 +155,8 @@ def report_lines(scores: dict[str, float], judge: str) -> list[str]:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error(log):
         evaluate(cfg)
-    except ReadeError as error:
-        log.error("%s", error)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from reade.config import check_known_keys
-from reade.errors import ConfigError, ReadeError
+from reade.errors import ConfigError, exit_on_user_error
 from reade.inference import Interpreter, interpret_jsonl, profile_from_config
 
 log = logging.getLogger(__name__)
@@ -56,11 +55,8 @@ def interpret(cfg: DictConfig) -> dict:
 
 @hydra.main(config_path="../conf", config_name="interpret", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error(log):
         interpret(cfg)
-    except ReadeError as error:
-        log.error("%s", error)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

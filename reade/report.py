@@ -10,14 +10,13 @@ checkpoints) is copied there, so that `runs_dir=<bundle_dir>` rebuilds the same 
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
 from reade.config import check_known_keys
-from reade.errors import ConfigError, ReadeError
+from reade.errors import ConfigError, ReadeError, exit_on_user_error
 from reade.results import figures, tables
 from reade.results.runs import Run, bundle, find_runs, latest_sweep
 
@@ -109,11 +108,8 @@ WRITERS = {"table6": _table6, "learning_strategy": _learning_strategy, "generali
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="report")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error(log):
         report(cfg)
-    except ReadeError as error:
-        log.error("%s", error)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

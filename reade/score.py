@@ -7,14 +7,13 @@ Thin: compose, build the judge and the weights the config names, hand over to
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
 from reade.config import check_known_keys
-from reade.errors import ReadeError
+from reade.errors import exit_on_user_error
 from reade.rewards.assigner import RewardAssigner
 from reade.rewards.score_jsonl import score_jsonl
 from reade.utils.instantiate import build
@@ -39,11 +38,8 @@ def score(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(config_path="../conf", config_name="score", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error(log):
         score(cfg)
-    except ReadeError as error:
-        log.error("%s", error)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from reade.config import check_known_keys
-from reade.errors import DataError, ReadeError
+from reade.errors import DataError, ReadeError, exit_on_user_error
 from reade.evaluate import caption_scores, test_rows
 from reade.lit.strategies import check_strategy, whole_model
 from reade.models.backbone import save_checkpoint
@@ -44,7 +44,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if init is not None:
         log.info("stage %s starts from %s", cfg.stage.name, init)
     L.seed_everything(cfg.seed, workers=True)
-    model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds, init_checkpoint=init)
+    load = partial(backbone_from_config, cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds, init_checkpoint=init)
+    model, processor = load()
     datamodule.processor = processor
     module = build(cfg.stage.module, model=model, processor=processor)
     before, after = module.EVAL_TAGS
@@ -62,8 +63,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         module.eval_tag = after
         trainer.fit(module, datamodule=datamodule, ckpt_path=_resume_path(cfg.ckpt_path, output_dir))
         metrics.update(trainer.callback_metrics)
-        trained = whole_model(trainer, model, lambda: backbone_from_config(
-            cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds, init_checkpoint=init)[0])  # None off rank 0
+        trained = whole_model(trainer, model, lambda: load()[0])  # None off rank 0
         if trained is not None:
             save_checkpoint(trained, processor, output_dir / "checkpoint", config=OmegaConf.to_yaml(cfg, resolve=True))
         metrics.update(trainer.test(module, datamodule=datamodule)[0])
@@ -141,11 +141,8 @@ def _resume_path(ckpt_path: str | None, output_dir: Path) -> str | None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    try:
+    with exit_on_user_error(log):  # console and <run>/train.log
         metrics = run_job(cfg)
-    except ReadeError as error:
-        log.error("%s", error)  # console and <run>/train.log
-        sys.exit(2)
     return metrics.get("eval/format_rate")
 
 

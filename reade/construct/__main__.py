@@ -10,7 +10,6 @@ with its message.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from reade.config import check_known_keys
 from reade.construct.run import construct
 from reade.construct.select import Selection, select
 from reade.construct.teacher import Endpoints
-from reade.errors import ConfigError, ReadeError
+from reade.errors import ConfigError, exit_on_user_error
 from reade.utils.instantiate import build
 
 log = logging.getLogger(__name__)
@@ -72,11 +71,8 @@ def endpoints(cfg: DictConfig) -> Endpoints:
 
 @hydra.main(config_path="../../conf/construct", config_name="construct", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error(log):
         run(cfg)
-    except ReadeError as error:
-        log.error("%s", error)
-        sys.exit(2)
 
 
 if __name__ == "__main__":
