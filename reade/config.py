@@ -95,7 +95,7 @@ class ConditionConfig:
 class SynthesizeConfig:
     n_train: int = 512
     n_val: int = 32
-    n_test: int = 32
+    n_test: int = 256
     seed: int = 0
 
 

@@ -1,9 +1,11 @@
 """python -m reade.evaluate — caption metrics of an interpreter on a held-out split.
 
 Thin: compose, load and check the test split (a bad row names file, line and field before any
-model loads), decode greedily, score with `reade.evaluation` through the configured judge, write
-`metrics.json` (`eval/acc_<aspect>`, `eval/quality_<aspect>`, `eval/format_rate`, ...) and
-`eval_samples.jsonl` into the run folder, and log the same to the tracker. A user error exits 2.
+model loads), decode greedily (or, with `baseline=gold|instruction|constant`, take a baseline's
+outputs: `reade.baselines`), score with `reade.evaluation` through the configured judge, write
+`metrics.json` (`eval/acc_<aspect>`, `eval/acc_inferable_<aspect>`, `eval/quality_<aspect>`,
+`eval/format_rate`, ..., each with `_ci_low`/`_ci_high`) and `eval_samples.jsonl` into the run
+folder, and log the same to the tracker. A user error exits 2.
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 from omegaconf import DictConfig
 from tqdm import tqdm
 
+from reade.baselines import BASELINES, baseline_outputs
 from reade.config import check_known_keys
 from reade.data.collate import read_payloads
-from reade.errors import ConfigError, exit_on_user_error
+from reade.data.jsonl import check_samples
+from reade.errors import ConfigError, DataError, exit_on_user_error
 from reade.evaluation import EvalItem, evaluate_items
 from reade.lit.splits import SplitsDataModule
 from reade.models.backbone import RUN_CONFIG_FILE
 from reade.models.from_config import backbone_from_config
 from reade.results.runs import PROVENANCE_FILE, read_run
+from reade.rewards.aspects import ASPECT_PARTS
 from reade.rewards.judges.base import Judge
 from reade.rl.rollout.decode import greedy_completions
 from reade.schema import SampleKeyElements, StructuredCaption
@@ -57,54 +62,68 @@ def test_rows(data: DictConfig, kinds: list[str], *, only_condition_rows: bool, 
     return (rows[:limit] if limit > 0 else rows), summary
 
 
-def caption_scores(model, processor, judge: Judge, rows: list[dict], *, batch_size: int, max_new_tokens: int,
-                   samples_path: Path) -> dict[str, float]:
-    """Greedy outputs for `rows`, scored per aspect: `eval/<metric>` numbers; one JSON line per row
-    (output, elements, found, quality) in `samples_path`."""
+def greedy_outputs(model, processor, rows: list[dict], *, batch_size: int, max_new_tokens: int) -> list[str]:
+    """The model's greedy output for each row, in order."""
     was_training = model.training
     model.eval()
-    predictions = []
+    outputs = []
     try:
         with torch.no_grad():
             for start in tqdm(range(0, len(rows), batch_size), desc="decoding", unit="batch"):
                 batch = rows[start : start + batch_size]
                 prompts = processor([row["instruction"] for row in batch], [read_payloads(row) for row in batch])
                 prompts = move_data_to_device(prompts, next(model.parameters()).device)
-                predictions += greedy_completions(model, processor, prompts, max_new_tokens)
+                outputs += greedy_completions(model, processor, prompts, max_new_tokens)
     finally:
         model.train(was_training)
+    return outputs
+
+
+def caption_scores(judge: Judge, rows: list[dict], outputs: list[str], samples_path: Path) -> dict[str, float]:
+    """`outputs` (one per row) scored per aspect: `eval/<metric>` numbers; one JSON line per row
+    (output, elements, found, quality) in `samples_path`."""
+    if len(outputs) != len(rows):
+        raise ValueError(f"{len(outputs)} outputs for {len(rows)} rows")
     items = [
-        EvalItem(row["id"], prediction, SampleKeyElements.from_dict(json.loads(row["key_elements"])),
-                 StructuredCaption.from_dict(json.loads(row["caption"])) if row["caption"] else None)
-        for row, prediction in zip(rows, predictions)
+        EvalItem(row["id"], output, SampleKeyElements.from_dict(json.loads(row["key_elements"])),
+                 StructuredCaption.from_dict(json.loads(row["caption"])) if row["caption"] else None,
+                 kinds=frozenset(c["kind"] for c in row["conditions"]))
+        for row, output in zip(rows, outputs)
     ]
     scores, samples = evaluate_items(judge, items)
     samples_path.parent.mkdir(parents=True, exist_ok=True)
     samples_path.write_text("".join(json.dumps(row) + "\n" for row in samples), encoding="utf-8")
     log.info("caption metrics over %d rows (%s judge): %s", len(rows), judge.backend,
-             ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.startswith("acc_")))
+             ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.startswith("acc_") and "_ci_" not in k))
     return {f"eval/{k}": v for k, v in scores.items()}
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     check_known_keys(cfg)
+    if cfg.baseline is not None and cfg.baseline not in BASELINES:
+        raise ConfigError(f"baseline={cfg.baseline}: expected one of {list(BASELINES)} (or null for a model)")
+    if cfg.baseline is not None and cfg.checkpoint is not None:
+        raise ConfigError("baseline and checkpoint exclude each other: a baseline's outputs need no model")
     output_dir = Path(cfg.paths.output_dir)
     checkpoint = _checkpoint_folder(cfg.checkpoint)
     rows, summary = test_rows(cfg.data, list(cfg.condition.kinds), only_condition_rows=cfg.only_condition_rows,
                               limit=cfg.limit)
     if not rows:
         raise ConfigError(f"no test rows left to evaluate (condition={cfg.condition.name}, limit={cfg.limit})")
-    model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds),
-                                            init_checkpoint=checkpoint)
+    if cfg.baseline is not None:
+        outputs = baseline_outputs(cfg.baseline, rows, _training_captions(cfg.data) if cfg.baseline == "constant" else [])
+    else:
+        model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds),
+                                                init_checkpoint=checkpoint)
+        outputs = greedy_outputs(model, processor, rows, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens)
     judge = build(cfg.judge)
     try:
-        scores = caption_scores(model, processor, judge, rows, batch_size=cfg.batch_size,
-                                max_new_tokens=cfg.max_new_tokens, samples_path=output_dir / "eval_samples.jsonl")
+        scores = caption_scores(judge, rows, outputs, output_dir / "eval_samples.jsonl")
         summary.update(judge.stats.metrics("eval/judge/"))
     finally:
         judge.close()
     metrics = update_metrics(output_dir / "metrics.json", {**summary, **scores})
-    write_provenance(output_dir / PROVENANCE_FILE, cfg.checkpoint)
+    write_provenance(output_dir / PROVENANCE_FILE, cfg.checkpoint, cfg.baseline)
     logger = make_logger(cfg, job_type="evaluate")
     failed = True
     try:
@@ -116,9 +135,19 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-def write_provenance(path: Path, checkpoint: str | None) -> None:
-    """Which training job made the evaluated checkpoint (its experiment and config-group choices), so
-    `reade.report` can place this evaluation without following a path that may have moved."""
+def _training_captions(data: DictConfig) -> list[StructuredCaption]:
+    """The training split's gold captions, which the constant baseline picks its caption from."""
+    samples, problems, _ = check_samples(Path(data.train_file), ("caption",), progress=False)
+    if problems:
+        raise DataError(f"{data.train_file}: {len(problems)} problem(s) (the constant baseline reads its captions):",
+                        problems)
+    return [sample.caption for sample in samples]
+
+
+def write_provenance(path: Path, checkpoint: str | None, baseline: str | None = None) -> None:
+    """Which training job made the evaluated checkpoint (its experiment and config-group choices), or
+    which baseline made the outputs, so `reade.report` can place this evaluation without following a
+    path that may have moved."""
     trained = None
     if checkpoint is not None:
         folder = Path(checkpoint)
@@ -130,7 +159,8 @@ def write_provenance(path: Path, checkpoint: str | None) -> None:
             config = yaml.safe_load(exported.read_text())
             trained = {"folder": str(exported.parent.parent), "task": "train",
                        "choices": {"stage": config["stage"]["name"], "condition": config["condition"]["name"]}}
-    path.write_text(json.dumps({"checkpoint": checkpoint, "trained": trained}, indent=2, sort_keys=True) + "\n")
+    record = {"checkpoint": checkpoint, "trained": trained, "baseline": baseline}
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 def _checkpoint_folder(checkpoint: str | None) -> str | None:
@@ -146,11 +176,21 @@ def _checkpoint_folder(checkpoint: str | None) -> str | None:
 
 
 def report_lines(scores: dict[str, float], judge: str) -> list[str]:
-    """The printed table of `caption_scores`' numbers."""
-    aspects = [key[len("eval/acc_"):] for key in scores if key.startswith("eval/acc_")]
+    """The printed table of `caption_scores`' numbers: each accuracy with its 95 % interval, the
+    inferable-only accuracy beside it where the rows record provenance."""
+
+    def cell(key: str) -> str:
+        if f"eval/{key}" not in scores:
+            return ""
+        return f"{scores[f'eval/{key}']:.3f} [{scores[f'eval/{key}_ci_low']:.3f}, {scores[f'eval/{key}_ci_high']:.3f}]"
+
     lines = [f"{int(scores['eval/samples'])} held-out rows, {judge} judge: format rate {scores['eval/format_rate']:.3f}, "
-             f"six-part answer rate {scores['eval/answer_rate']:.3f}", f"{'aspect':<12} {'accuracy':>9} {'quality':>8}"]
-    return lines + [f"{a:<12} {scores[f'eval/acc_{a}']:>9.3f} {scores[f'eval/quality_{a}']:>8.2f}" for a in aspects]
+             f"six-part answer rate {scores['eval/answer_rate']:.3f}",
+             f"{'aspect':<12} {'accuracy [95% CI]':<24} {'inferable only [95% CI]':<24} {'quality':>7}"]
+    lines += [f"{a:<12} {cell(f'acc_{a}'):<24} {cell(f'acc_inferable_{a}'):<24} {scores[f'eval/quality_{a}']:>7.2f}"
+              for a in ASPECT_PARTS]
+    return lines + [f"dense, {source:<21} {cell(f'acc_{source}')}" for source in ("text", "condition", "derived")
+                    if f"eval/acc_{source}" in scores]
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")

@@ -3,10 +3,22 @@
 Intention accuracy of an aspect is the fraction of its gold key elements (`reade.rewards.aspects`)
 that the judge finds in the prediction's part for that aspect, pooled over the split (elements,
 not samples, are averaged: a row with six camera elements weighs six times a row with one). The
-quality score (0-5) compares the predicted part with the gold caption's same part. An output whose
-six-part answer does not parse has no parts: its aspect texts are empty, which finds nothing and
-scores 0; its "dense" text is what a generator would still get from it (`caption_text`). Texts are
-sanitised for the judge as the rewards' are. A NaN verdict (a failed judge) is left out and counted.
+judge is asked element by element, so that the same verdicts also give, where the rows record the
+provenance of their elements (DESIGN.md section 3):
+
+- `acc_inferable_<aspect>`: the same accuracy over the elements a reader of the instruction and the
+  conditions could find (all but the generator's free draws). An element found only in a condition
+  file of a kind the model was not given (`condition=text` drops them) counts as free here;
+- `acc_text`, `acc_condition`, `acc_derived` (and `acc_condition_<kind>`): the dense caption's
+  accuracy over the elements stated in the instruction, carried only by a condition file, or
+  reached by the reasoning the instruction asks for.
+
+The quality score (0-5) compares the predicted part with the gold caption's same part. An output
+whose six-part answer does not parse has no parts: its aspect texts are empty, which finds nothing
+and scores 0; its "dense" text is what a generator would still get from it (`caption_text`). Texts
+are sanitised for the judge as the rewards' are. A NaN verdict (a failed judge) is left out and
+counted. Every accuracy, quality and rate comes with a bootstrap 95 % interval over rows
+(`<key>_ci_low`, `<key>_ci_high`; `reade.results.intervals`).
 """
 
 from __future__ import annotations
@@ -16,20 +28,36 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from reade.results.intervals import bootstrap_ratio
 from reade.rewards.aspects import ASPECT_PARTS, aspect_elements
-from reade.rewards.judges.base import CoverageQuery, Judge, QualityQuery
+from reade.rewards.elements import element_list
+from reade.rewards.judges.base import ElementQuery, Judge, QualityQuery
 from reade.rewards.text import caption_text, sanitised
-from reade.schema import SampleKeyElements, StructuredCaption, parse_output
+from reade.schema import CONDITION_KINDS, FREE, SampleKeyElements, StructuredCaption, parse_output
+
+# provenance source -> the dense-caption accuracy key that pools it
+SOURCE_KEYS = {"text": "text", "derived": "derived", **{f"condition:{k}": f"condition_{k}" for k in CONDITION_KINDS}}
 
 
 @dataclass(frozen=True)
 class EvalItem:
-    """One test row's prediction with what it is scored against."""
+    """One test row's prediction with what it is scored against; `kinds` are the condition kinds the
+    model was given for the row (None: every kind the provenance names)."""
 
     id: str
     prediction: str
     key_elements: SampleKeyElements
     gold: StructuredCaption | None = None
+    kinds: frozenset[str] | None = None
+
+    def source(self, key: str) -> str | None:
+        """Where a reader finds the element: None without provenance, free when its condition was not given."""
+        if self.key_elements.provenance is None:
+            return None
+        source = self.key_elements.provenance[key]
+        if source.startswith("condition:") and self.kinds is not None and source.split(":", 1)[1] not in self.kinds:
+            return FREE
+        return source
 
 
 def aspect_texts(prediction: str, key_elements: SampleKeyElements) -> dict[str, str]:
@@ -41,30 +69,61 @@ def aspect_texts(prediction: str, key_elements: SampleKeyElements) -> dict[str, 
     return {aspect: sanitised(text, key_elements) for aspect, text in texts.items()}
 
 
+def accuracy_keys(aspect: str, source: str | None) -> list[str]:
+    """The accuracies an element of `aspect` from `source` counts in (without the `acc_` prefix)."""
+    keys = [aspect]
+    if source is not None and source != FREE:
+        keys.append(f"inferable_{aspect}")
+        if aspect == "dense":
+            keys.append(SOURCE_KEYS[source])
+            if source.startswith("condition:"):
+                keys.append("condition")
+    return keys
+
+
+def row_keys(aspect: str, with_provenance: bool) -> list[str]:
+    """Every accuracy an element of `aspect` can count in, so that a row reports zero where it has none."""
+    if not with_provenance:
+        return [aspect]
+    by_source = [*dict.fromkeys(SOURCE_KEYS.values()), "condition"] if aspect == "dense" else []
+    return [aspect, f"inferable_{aspect}", *by_source]
+
+
 async def aevaluate(judge: Judge, items: Sequence[EvalItem]) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """(split metrics, one row per item): `acc_<aspect>`, `quality_<aspect>`, the format and answer
-    rates, and counts; every coverage and quality query of the split in one batched call each."""
-    coverage_keys, coverage_queries, quality_keys, quality_queries = [], [], [], []
+    """(split metrics, one row per item): `acc_<key>`, `quality_<aspect>`, the format and answer rates,
+    counts and intervals; every element and quality query of the split in one batched call each.
+
+    A row's `elements[key]` counts the elements judged for that accuracy (NaN verdicts left out and
+    counted in `nan[aspect]`), `found[key]` those the judge found."""
+    element_keys, element_queries, quality_keys, quality_queries = [], [], [], []
     rows = []
     for index, item in enumerate(items):
         parsed = parse_output(item.prediction)
         texts = aspect_texts(item.prediction, item.key_elements)
         elements = aspect_elements(item.key_elements, item.gold)
         rows.append({"id": item.id, "output": item.prediction, "format_ok": parsed.ok,
-                     "answer_ok": parsed.caption is not None, "elements": {}, "found": {}, "quality": {}})
+                     "answer_ok": parsed.caption is not None, "elements": {}, "found": {}, "nan": {}, "quality": {}})
         for aspect in ASPECT_PARTS:
-            count = len(elements[aspect].elements())
-            rows[-1]["elements"][aspect] = count
-            if count:
-                coverage_keys.append((index, aspect, count))
-                coverage_queries.append(CoverageQuery(elements[aspect], texts[aspect]))
+            rows[-1]["nan"][aspect] = 0
+            for key in row_keys(aspect, item.key_elements.provenance is not None):
+                rows[-1]["elements"][key] = 0
+                rows[-1]["found"][key] = 0.0
+            for element in element_list(elements[aspect]):
+                element_keys.append((index, aspect, accuracy_keys(aspect, item.source(element.key))))
+                element_queries.append(ElementQuery(element, texts[aspect]))
             if item.gold is not None:
                 reference = getattr(item.gold, ASPECT_PARTS[aspect])
                 quality_keys.append((index, aspect))
                 quality_queries.append(QualityQuery(ASPECT_PARTS[aspect], texts[aspect], reference))
-    coverages, qualities = await asyncio.gather(judge.coverage(coverage_queries), judge.quality(quality_queries))
-    for (index, aspect, count), fraction in zip(coverage_keys, coverages):
-        rows[index]["found"][aspect] = fraction * count
+    verdicts, qualities = await asyncio.gather(judge.elements(element_queries), judge.quality(quality_queries))
+    for (index, aspect, keys), verdict in zip(element_keys, verdicts):
+        row = rows[index]
+        if math.isnan(verdict):
+            row["nan"][aspect] += 1
+            continue
+        for key in keys:
+            row["elements"][key] += 1
+            row["found"][key] += verdict
     for (index, aspect), score in zip(quality_keys, qualities):
         rows[index]["quality"][aspect] = score
     return split_metrics(rows), rows
@@ -76,19 +135,25 @@ def evaluate_items(judge: Judge, items: Sequence[EvalItem]) -> tuple[dict[str, f
 
 
 def split_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Pooled accuracies and mean qualities per aspect; NaN verdicts left out and counted."""
+    """Pooled accuracies, mean qualities and rates, each with its bootstrap interval over rows; NaN
+    verdicts left out and counted. An accuracy whose rows judged no element is NaN."""
     metrics: dict[str, float] = {}
+
+    def put(name: str, numerators: list[float], denominators: list[float]) -> None:
+        total = sum(denominators)
+        metrics[name] = sum(numerators) / total if total else math.nan
+        metrics[f"{name}_ci_low"], metrics[f"{name}_ci_high"] = bootstrap_ratio(numerators, denominators)
+
+    keys = list(dict.fromkeys(key for row in rows for key in row["elements"]))
+    for key in keys:
+        judged = [row for row in rows if key in row["elements"]]
+        put(f"acc_{key}", [row["found"][key] for row in judged], [row["elements"][key] for row in judged])
     for aspect in ASPECT_PARTS:
-        found = [(row["found"][aspect], row["elements"][aspect]) for row in rows if aspect in row["found"]]
-        kept = [(f, n) for f, n in found if not math.isnan(f)]
-        total = sum(n for _, n in kept)
-        metrics[f"acc_{aspect}"] = sum(f for f, _ in kept) / total if total else float("nan")
         scores = [row["quality"][aspect] for row in rows if aspect in row["quality"]]
         good = [s for s in scores if not math.isnan(s)]
-        metrics[f"quality_{aspect}"] = sum(good) / len(good) if good else float("nan")
-        metrics[f"nan_{aspect}"] = float(len(found) - len(kept) + len(scores) - len(good))
-    count = len(rows)
-    metrics["format_rate"] = sum(row["format_ok"] for row in rows) / count if count else float("nan")
-    metrics["answer_rate"] = sum(row["answer_ok"] for row in rows) / count if count else float("nan")
-    metrics["samples"] = float(count)
+        put(f"quality_{aspect}", good, [1.0] * len(good))
+        metrics[f"nan_{aspect}"] = float(sum(row["nan"].get(aspect, 0) for row in rows) + len(scores) - len(good))
+    for rate, field in (("format_rate", "format_ok"), ("answer_rate", "answer_ok")):
+        put(rate, [float(row[field]) for row in rows], [1.0] * len(rows))
+    metrics["samples"] = float(len(rows))
     return metrics

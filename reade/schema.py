@@ -23,6 +23,12 @@ CAPTION_TITLES = {
     "camera": "Camera caption",
 }
 
+# Where a reader finds a gold key element (DESIGN.md section 3): stated in the instruction, only in a
+# condition file of one kind, inferred from those by the reasoning the instruction asks for, or the
+# generator's own draw that no reader could infer. Everything but "free" is inferable.
+PROVENANCE_SOURCES = ("text", "derived", "free", *(f"condition:{kind}" for kind in CONDITION_KINDS))
+FREE = "free"
+
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 
@@ -164,24 +170,64 @@ class KeyElements:
 
 @dataclass(frozen=True)
 class SampleKeyElements:
-    """U (user), S (supplementary, from non-textual conditions), Z (imaginative)."""
+    """U (user), S (supplementary, from non-textual conditions), Z (imaginative).
+
+    `provenance`, when present, maps every element of U ∪ S ∪ Z (as `KeyElements.elements()` writes
+    it: "dog", "dog: golden", "pan left") to one of `PROVENANCE_SOURCES`. It is optional: real data
+    without it is scored as the paper does; with it evaluation also scores the inferable elements.
+    """
 
     user: KeyElements
     supplementary: KeyElements
     imaginative: KeyElements
+    provenance: dict[str, str] | None = field(default=None, hash=False)
+
+    SETS = ("user", "supplementary", "imaginative")
 
     @classmethod
     def from_dict(cls, raw: Any, where: str = "key_elements") -> SampleKeyElements:
         if not isinstance(raw, dict):
             raise SchemaError(f"expected an object, got {type(raw).__name__}", where)
-        names = ("user", "supplementary", "imaginative")
-        unknown, missing = set(raw) - set(names), set(names) - set(raw)
+        unknown, missing = set(raw) - {*cls.SETS, "provenance"}, set(cls.SETS) - set(raw)
         if unknown or missing:
-            raise SchemaError(f"needs exactly {list(names)}; unknown {sorted(unknown)}, missing {sorted(missing)}", where)
-        return cls(*(KeyElements.from_dict(raw[n], f"{where}.{n}") for n in names))
+            raise SchemaError(f"needs exactly {list(cls.SETS)} (and optionally 'provenance'); "
+                              f"unknown {sorted(unknown)}, missing {sorted(missing)}", where)
+        sets = [KeyElements.from_dict(raw[n], f"{where}.{n}") for n in cls.SETS]
+        provenance = raw.get("provenance")
+        if provenance is not None:
+            provenance = _provenance(provenance, element_keys(*sets), f"{where}.provenance")
+        return cls(*sets, provenance=provenance)
 
     def to_dict(self) -> dict[str, Any]:
-        return {n: getattr(self, n).to_dict() for n in ("user", "supplementary", "imaginative")}
+        out: dict[str, Any] = {n: getattr(self, n).to_dict() for n in self.SETS}
+        if self.provenance is not None:
+            out["provenance"] = dict(self.provenance)
+        return out
+
+    def element_keys(self) -> list[str]:
+        return element_keys(self.user, self.supplementary, self.imaginative)
+
+
+def element_keys(*sets: KeyElements) -> list[str]:
+    """Every element of the sets once, in order: the keys of a provenance map."""
+    return list(dict.fromkeys(key for elements in sets for key in elements.elements()))
+
+
+def _provenance(raw: Any, keys: list[str], where: str) -> dict[str, str]:
+    """A complete map: each element exactly once, each value a known source; every fault named at once."""
+    if not isinstance(raw, dict):
+        raise SchemaError(f"expected an object mapping each key element to its source, got {type(raw).__name__}", where)
+    problems = [f"{key!r}: {value!r} is not one of {list(PROVENANCE_SOURCES)}"
+                for key, value in raw.items() if value not in PROVENANCE_SOURCES]
+    unknown = [key for key in raw if key not in set(keys)]
+    missing = [key for key in keys if key not in raw]
+    if unknown:
+        problems.append(f"names no key element: {unknown}")
+    if missing:
+        problems.append(f"has no source for {missing}")
+    if problems:
+        raise SchemaError("; ".join(problems), where)
+    return {key: raw[key] for key in keys}
 
 
 @dataclass(frozen=True)
@@ -223,13 +269,15 @@ class Sample:
         meta = raw.get("meta", {})
         if not isinstance(meta, dict):
             raise SchemaError("must be an object", "meta")
+        key_elements = SampleKeyElements.from_dict(key_elements) if key_elements is not None else None
+        _check_condition_sources(key_elements, conditions)
         return cls(
             id=raw["id"],
             instruction=instruction.strip(),
             conditions=conditions,
             think=think.strip() if think else None,
             caption=StructuredCaption.from_dict(caption) if caption is not None else None,
-            key_elements=SampleKeyElements.from_dict(key_elements) if key_elements is not None else None,
+            key_elements=key_elements,
             meta=meta,
         )
 
@@ -353,6 +401,17 @@ def _parse_caption(body: str) -> tuple[StructuredCaption | None, list[str]]:
     if empty:
         return None, [f"answer parts empty: {empty}"]
     return StructuredCaption(**texts), []
+
+
+def _check_condition_sources(key_elements: SampleKeyElements | None, conditions: tuple[Condition, ...]) -> None:
+    """An element found "only in a condition file" needs a file of that kind in the row."""
+    if key_elements is None or key_elements.provenance is None:
+        return
+    kinds = {c.kind for c in conditions}
+    absent = {key: source for key, source in key_elements.provenance.items()
+              if source.startswith("condition:") and source.split(":", 1)[1] not in kinds}
+    if absent:
+        raise SchemaError(f"sources name condition kinds the row does not carry: {absent}", "key_elements.provenance")
 
 
 def _list(value: Any, where: str) -> list:

@@ -152,6 +152,7 @@ def _to_row(sample: Sample, require: tuple[str, ...]) -> dict:
         # JSON text: arrow would otherwise merge the nested key-element sets into one inferred schema
         "key_elements": json.dumps(sample.key_elements.to_dict()) if "key_elements" in require else None,
         "caption": json.dumps(sample.caption.to_dict()) if sample.caption is not None else None,
+        "think": sample.think,
     }
 
 

@@ -40,7 +40,7 @@ from reade.data.synthetic.sound import ambience_audio
 from reade.data.synthetic.trajectory import camera_trajectory
 from reade.utils.io import write_dataset_once
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: provenance of the key elements; the dense part states every inferable fact
 PROGRESS_THRESHOLD = 100
 
 

@@ -25,6 +25,11 @@ class Element:
     owner: str = ""  # for an attribute: the object it belongs to
 
     @property
+    def key(self) -> str:
+        """The element as `KeyElements.elements()` writes it: the key of a provenance map."""
+        return f"{self.owner}: {self.text}" if self.kind == "attribute" else self.text
+
+    @property
     def phrase(self) -> str:
         """The value as a caption would say it: "silver truck", not "truck: silver"."""
         return f"{self.text} {self.owner}" if self.kind == "attribute" else self.text
@@ -43,7 +48,12 @@ def element_list(elements: KeyElements) -> list[Element]:
 
 def content_words(text: str) -> set[str]:
     """Lower-cased, stop words dropped, plural and -ing/-ed endings cut, so "running" meets "runs"."""
-    return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS}
+    return set(content_tokens(text))
+
+
+def content_tokens(text: str) -> list[str]:
+    """`content_words` in text order, repeats kept."""
+    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS]
 
 
 def stem(word: str) -> str:

@@ -4,7 +4,9 @@ Each builder samples the target scene, the scene its conditions depict (differen
 the conditions, the instruction text, the facts the text states (U), the step-1 sentence of the
 trace and any step-3 conflict notes. For reasoning instructions U holds what the text requires
 once inferred (the frog a tadpole becomes, the dog a riddle names); details a context merely
-implies (steam on a winter morning) are left to Z.
+implies (steam on a winter morning) are left to Z. `derived` names the facts a reader reaches only by
+the reasoning the instruction asks for (the frog, the dog, a context's details and a light it does
+not name word for word): their provenance is "derived", not "text" or "free".
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Built:
     intent: str  # step 1 of the trace
     notes: tuple[str, ...] = ()  # step 3 conflict notes
     detail: dict[str, Any] = field(default_factory=dict)
+    derived: frozenset[Fact] = frozenset()
 
 
 def build(rng: np.random.Generator, split: str) -> tuple[str, Built]:
@@ -200,6 +203,7 @@ def _reasoning(rng: np.random.Generator, split: str) -> Built:
         text = f"Show what {this} {change.young} becomes {change.later}{where}."
         intent = (f"This needs reasoning: {article(change.young)} grows into "
                   f"{article(noun)}, so the video should show {scene.main.phrase}.")
+        derived: set[Fact] = {("object", noun)}
     elif mode == "context":
         backgrounds = [c.background for c in CONTEXTS]
         noun, background = pick_pair(rng, REGULAR_NOUNS, backgrounds, split)
@@ -212,6 +216,9 @@ def _reasoning(rng: np.random.Generator, split: str) -> Built:
         stated = {("object", background), ("style", context.key), ("object", noun), ("action", scene.action)}
         intent = (f"This needs reasoning: {context.text[0].lower()}{context.text[1:]} "
                   f"implies {join_words(list(context.details))}.")
+        derived = {("attribute", background, strip_article(d)) for d in context.details}
+        if context.key not in context.text.lower():
+            derived.add(("style", context.key))
     else:
         noun, background = pick_pair(rng, list(RIDDLES), BACKGROUNDS, split)
         scene = make_scene(rng, make_subject(rng, noun), background, extra_count(rng, maximum=1))
@@ -221,7 +228,8 @@ def _reasoning(rng: np.random.Generator, split: str) -> Built:
         stated = {("object", noun), ("action", scene.action), ("object", background)}
         intent = (f"This needs reasoning: {RIDDLES[noun]} is {article(noun)}, "
                   f"so the video should show {article(noun)} {scene.action} {place}.")
-    return Built(scene, scene, conditions, text, frozenset(stated), intent, (), {"reasoning": mode})
+        derived = {("object", noun)}
+    return Built(scene, scene, conditions, text, frozenset(stated), intent, (), {"reasoning": mode}, frozenset(derived))
 
 
 _BUILDERS: dict[str, Callable[[np.random.Generator, str], Built]] = {

@@ -13,7 +13,7 @@ from reade.data.synthetic.instructions import Built, build
 from reade.data.synthetic.scene import Fact, Scene
 from reade.data.synthetic.think import think_trace
 from reade.data.synthetic.vocab import AMBIENCES, HELD_OUT_PAIRS
-from reade.schema import Condition, KeyElements, KeyObject, Sample, SampleKeyElements
+from reade.schema import FREE, Condition, KeyElements, KeyObject, Sample, SampleKeyElements
 
 SPLITS = ("train", "val", "test")
 # Separate random streams per sample: one decides the scene and texts, the other the rendering noise,
@@ -51,7 +51,8 @@ class Plan:
         facts = list(dict.fromkeys(built.target.facts()))
         present = set(facts)
         user = set(built.stated) & present
-        supplied = _supplied(built.source, built.conditions) & present
+        carriers = _carriers(built.source, built.conditions)
+        supplied = set(carriers) & present
         imagined = [f for f in facts if f not in user and f not in supplied]
         think = think_trace(built.intent, built.notes, built.target, built.source, built.conditions, supplied, imagined)
         return Sample(
@@ -64,6 +65,7 @@ class Plan:
                 user=_key_elements(facts, user),
                 supplementary=_key_elements(facts, supplied),
                 imaginative=_key_elements(facts, set(imagined)),
+                provenance={element_key(f): _source(f, built, carriers) for f in facts},
             ),
             meta=self._meta(),
         )
@@ -89,25 +91,46 @@ def plan_sample(seed: int, split: str, index: int) -> Plan:
     return Plan(id=f"{split}-{index:06d}", split=split, index=index, seed=seed, kind=kind, built=built)
 
 
-def _supplied(source: Scene, conditions: tuple[str, ...]) -> set[Fact]:
-    """The facts each condition file really carries; intersected with the target they become S."""
-    facts: set[Fact] = set()
+def _carriers(source: Scene, conditions: tuple[str, ...]) -> dict[Fact, str]:
+    """The facts each condition file really carries, with the first kind that carries each;
+    intersected with the target they become S."""
+    facts: dict[Fact, str] = {}
     for kind in conditions:
+        carried: list[Fact] = []
         if kind == "identity":
             for subject in source.subjects:
                 if subject.young:
-                    facts.add(("object", subject.young))
+                    carried.append(("object", subject.young))
                 else:
-                    facts.add(("object", subject.noun))
-                    facts.update(("attribute", subject.noun, a) for a in subject.attributes)
+                    carried.append(("object", subject.noun))
+                    carried.extend(("attribute", subject.noun, a) for a in subject.attributes)
         elif kind in ("depth", "pose"):
-            facts.add(("action", source.action))
+            carried.append(("action", source.action))
         elif kind == "camera":
-            facts.add(("camera", source.camera))
+            carried.append(("camera", source.camera))
         else:
-            facts.add(("object", source.ambience))
-            facts.add(("attribute", source.ambience, AMBIENCES[source.ambience].attribute))
+            carried.append(("object", source.ambience))
+            carried.append(("attribute", source.ambience, AMBIENCES[source.ambience].attribute))
+        for fact in carried:
+            facts.setdefault(fact, kind)
     return facts
+
+
+def _source(fact: Fact, built: Built, carriers: dict[Fact, str]) -> str:
+    """Where a reader finds the fact: the reasoning first (a riddle's dog is named by no word of the
+    text), then the text, then a condition file; the generator's own draws are free."""
+    if fact in built.derived:
+        return "derived"
+    if fact in built.stated:
+        return "text"
+    if fact in carriers:
+        return f"condition:{carriers[fact]}"
+    return FREE
+
+
+def element_key(fact: Fact) -> str:
+    """The fact as `KeyElements.elements()` names it."""
+    return f"{fact[1]}: {fact[2]}" if fact[0] == "attribute" else fact[1]
 
 
 def _key_elements(ordered: list[Fact], chosen: set[Fact]) -> KeyElements:

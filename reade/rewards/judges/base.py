@@ -1,7 +1,8 @@
 """The interface every judge backend implements, with the caching, NaN and counting rules in one place.
 
 A judge answers three questions, in batches: which fraction of a set of key elements a caption covers
-(the matching function M of eq. 3, summed over a set), whether a caption contradicts itself
+(the matching function M of eq. 3, summed over a set; evaluation asks it element by element, so that
+elements can be grouped by where a reader finds them), whether a caption contradicts itself
 (R_contra of eq. 4) and, for evaluation (appendix E.1, Table 13), how well one part of a predicted
 caption describes the same part of the gold caption, on a 0-5 scale. Backends implement `_coverage`,
 `_contradiction` and `_quality` for cache misses only and return NaN where they could not give a
@@ -26,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+from reade.rewards.elements import Element
 from reade.rewards.judges.cache import VerdictCache, verdict_key
-from reade.schema import CAPTION_PARTS, KeyElements
+from reade.schema import CAPTION_PARTS, KeyElements, KeyObject
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,22 @@ class CoverageQuery:
 
     elements: KeyElements
     text: str
+
+
+@dataclass(frozen=True)
+class ElementQuery:
+    """One key element against one judged text: the verdict M of eq. 3 for a single value."""
+
+    element: Element
+    text: str
+
+    def as_set(self) -> KeyElements:
+        """The element as a one-value set for a judge that grades sets: an attribute becomes the object
+        phrase it describes ("silver truck"), so the set holds exactly one value."""
+        element = self.element
+        if element.kind in ("object", "attribute"):
+            return KeyElements(objects=(KeyObject(element.phrase),))
+        return KeyElements(**{"actions" if element.kind == "action" else element.kind: (element.text,)})
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,11 @@ class Judge(ABC):
     async def _quality(self, queries: list[QualityQuery]) -> list[float]:
         """A score in [0, QUALITY_MAX] for each query (non-empty candidate), NaN where none could be had."""
 
+    async def _elements(self, queries: list[ElementQuery]) -> list[float]:
+        """1.0 where the text states the element, 0.0 where not, NaN where no verdict could be had.
+        By default the set question on a one-value set; the offline judges answer it directly."""
+        return await self._coverage([CoverageQuery(q.as_set(), q.text) for q in queries])
+
     async def coverage(self, queries: Sequence[CoverageQuery], *, use_cache: bool = True) -> list[float]:
         """An empty set is covered (1.0) and an empty text covers nothing (0.0): no backend call for either."""
 
@@ -126,6 +149,12 @@ class Judge(ABC):
 
         payloads = [{"elements": q.elements.to_dict(), "text": q.text} for q in queries]
         return await self._verdicts("coverage", list(queries), payloads, trivial, self._coverage, use_cache)
+
+    async def elements(self, queries: Sequence[ElementQuery], *, use_cache: bool = True) -> list[float]:
+        """One verdict per element; an empty text states nothing (0.0) without a backend call."""
+        payloads = [{"element": [q.element.kind, q.element.text, q.element.owner], "text": q.text} for q in queries]
+        return await self._verdicts("element", list(queries), payloads, lambda q: None if q.text.strip() else 0.0,
+                                    self._elements, use_cache)
 
     async def contradiction(self, texts: Sequence[str], *, use_cache: bool = True) -> list[float]:
         """An empty text says nothing, so it contradicts nothing (0.0) without a backend call."""

@@ -9,8 +9,11 @@ short spans keeps a one-word value ("woman") from being diluted by the rest of a
 
 The threshold 0.5 was chosen from measured cosines: the paraphrases in the table of
 tests/unit/rewards/test_offline_judges.py reach 0.53-0.80 on their best span, other facts at most
-0.38 (antonyms and other colours, which reach 0.61-0.71, are excluded by `conflicts`). It is part
-of the judge's identity, so changing it never reuses old verdicts.
+0.38. Near misses reach 0.6-0.8 (the opposite direction, another colour, shot size, angle, light,
+style or noun of the same category) and are excluded by `conflicts` (`reade.rewards.exclusive`):
+a span that names a sibling of the element and not the element itself never matches it. The
+threshold and the exclusion rules (`EXCLUSIONS`) are part of the judge's identity, so changing either
+never reuses old verdicts.
 
 Quality is 5 x max(0, cosine) of the two parts' whole-text embeddings: a similarity proxy, not the
 rubric an LLM judge applies. It rewards a candidate on the same topic in other words, but cannot
@@ -27,14 +30,16 @@ from typing import Any
 
 import torch
 
-from reade.rewards.consistency import COLOURS, contradicts
+from reade.rewards.consistency import contradicts
 from reade.rewards.content import coverage
-from reade.rewards.elements import element_list
-from reade.rewards.judges.base import QUALITY_MAX, CoverageQuery, Judge, QualityQuery
+from reade.rewards.elements import Element, element_list
+from reade.rewards.exclusive import excludes
+from reade.rewards.judges.base import QUALITY_MAX, CoverageQuery, ElementQuery, Judge, QualityQuery
 from reade.rewards.judges.lexical import covered_elements
 from reade.rewards.text import sentences
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+EXCLUSIONS = "2026-12-06.1"  # the version of `conflicts`: opposite directions and reade.rewards.exclusive
 OPPOSITE = {"in": "out", "out": "in", "left": "right", "right": "left", "up": "down", "down": "up"}
 _CLAUSE_SPLIT = re.compile(r"[,;:]|\s+(?:while|with|and|where)\s+")
 _PHRASE_SPLIT = re.compile(
@@ -63,10 +68,22 @@ class EmbeddingJudge(Judge):
         self._vectors: dict[str, torch.Tensor] = {}
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": MODEL_NAME, "threshold": self.threshold}
+        return {"backend": self.backend, "model": MODEL_NAME, "threshold": self.threshold, "exclusions": EXCLUSIONS}
 
     async def _coverage(self, queries: list[CoverageQuery]) -> list[float]:
-        return await asyncio.to_thread(self._coverage_now, queries)
+        rows = [(element_list(q.elements), q.text) for q in queries]
+        return [coverage(matched) for matched in await asyncio.to_thread(self._matched, rows)]
+
+    async def _elements(self, queries: list[ElementQuery]) -> list[float]:
+        by_text: dict[str, list[int]] = {}
+        for i, query in enumerate(queries):
+            by_text.setdefault(query.text, []).append(i)
+        rows = [([queries[i].element for i in indices], text) for text, indices in by_text.items()]
+        verdicts = [0.0] * len(queries)
+        for indices, matched in zip(by_text.values(), await asyncio.to_thread(self._matched, rows)):
+            for i, hit in zip(indices, matched):
+                verdicts[i] = float(hit)
+        return verdicts
 
     async def _contradiction(self, texts: list[str]) -> list[float]:
         return [float(contradicts(t)) for t in texts]
@@ -79,18 +96,18 @@ class EmbeddingJudge(Judge):
         cosines = [float(self._vectors[q.candidate] @ self._vectors[q.reference]) for q in queries]
         return [QUALITY_MAX * min(1.0, max(0.0, cosine)) for cosine in cosines]  # rounding can pass 1
 
-    def _coverage_now(self, queries: list[CoverageQuery]) -> list[float]:
-        """Lexical matches first; only values still unmatched (and their captions' spans) are embedded."""
-        rows = []
-        for query in queries:
-            elements = element_list(query.elements)
-            lexical = covered_elements(elements, query.text)
-            rows.append((elements, lexical, spans_of(query.text) if not all(lexical) else []))
-        missed = [e for elements, lexical, _ in rows for e, hit in zip(elements, lexical) if not hit]
+    def _matched(self, rows: list[tuple[list[Element], str]]) -> list[list[bool]]:
+        """For each (elements, text): which elements the text states. Lexical matches first; only
+        values still unmatched (and their texts' spans) are embedded."""
+        checked = []
+        for elements, text in rows:
+            lexical = covered_elements(elements, text)
+            checked.append((elements, lexical, spans_of(text) if not all(lexical) else []))
+        missed = [e for elements, lexical, _ in checked for e, hit in zip(elements, lexical) if not hit]
         phrases = {e.phrase for e in missed} | {e.text for e in missed if e.kind == "attribute"}
-        self._embed(phrases | {s for _, _, spans in rows for s in spans})
-        scores = []
-        for elements, lexical, spans in rows:
+        self._embed(phrases | {s for _, _, spans in checked for s in spans})
+        results = []
+        for elements, lexical, spans in checked:
             matched = list(lexical)
             if spans:
                 span_matrix = torch.stack([self._vectors[s] for s in spans])  # [S, D]
@@ -101,8 +118,8 @@ class EmbeddingJudge(Judge):
                             close &= span_matrix @ self._vectors[element.text] >= self.threshold
                         allowed = torch.tensor([not conflicts(element.phrase, s) for s in spans])  # [S]
                         matched[k] = bool((close & allowed).any())
-            scores.append(coverage(matched))
-        return scores
+            results.append(matched)
+        return results
 
     def load(self):
         """The sentence model, loaded on first use (5 to 8 s measured on 2 CPU cores)."""
@@ -130,14 +147,14 @@ class EmbeddingJudge(Judge):
 
 
 def conflicts(phrase: str, span: str) -> bool:
-    """True when the span names the opposite direction ("zoom out" for "zoom in") or another colour
-    ("a purple harness" for "green harness") and not the value's own: sentence embeddings put such
-    pairs close together (cosines 0.71 and 0.64), so they may not match."""
+    """True when the span names the opposite direction ("zoom out" for "zoom in") or another member
+    of a group of exclusive values ("a purple harness" for "green harness", "medium shot" for "wide
+    shot") and not the value's own: sentence embeddings put such pairs close together (cosines
+    0.6-0.8), so they may not match."""
     phrase_words, span_words = set(re.findall(r"[a-z]+", phrase.lower())), set(re.findall(r"[a-z]+", span.lower()))
     if any(OPPOSITE[w] in span_words and w not in span_words for w in phrase_words if w in OPPOSITE):
         return True
-    colours = phrase_words & COLOURS
-    return bool(colours) and not colours & span_words and bool(span_words & COLOURS)
+    return excludes(phrase, span)
 
 
 def spans_of(text: str) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 from reade.rewards.consistency import contradicts
 from reade.rewards.content import coverage
 from reade.rewards.elements import Element, content_words, element_list
-from reade.rewards.judges.base import QUALITY_MAX, CoverageQuery, Judge, QualityQuery
+from reade.rewards.judges.base import QUALITY_MAX, CoverageQuery, ElementQuery, Judge, QualityQuery
 from reade.rewards.text import sentences
 
 VERSION = "1"
@@ -30,6 +30,9 @@ class LexicalJudge(Judge):
 
     async def _coverage(self, queries: list[CoverageQuery]) -> list[float]:
         return [coverage(covered_elements(element_list(q.elements), q.text)) for q in queries]
+
+    async def _elements(self, queries: list[ElementQuery]) -> list[float]:
+        return [float(covered_elements([q.element], q.text)[0]) for q in queries]
 
     async def _contradiction(self, texts: list[str]) -> list[float]:
         return [float(contradicts(t)) for t in texts]

@@ -68,14 +68,19 @@ def test_the_gold_caption_scores_full_accuracy_and_a_missing_part_scores_nothing
 
 
 def test_pooling_weighs_elements_and_leaves_failed_verdicts_out():
-    rows = [
-        {"format_ok": True, "answer_ok": True, "elements": {"camera": 3}, "found": {"camera": 3.0}, "quality": {"camera": 4.0}},
-        {"format_ok": False, "answer_ok": True, "elements": {"camera": 1}, "found": {"camera": 0.0}, "quality": {"camera": 2.0}},
-        {"format_ok": False, "answer_ok": False, "elements": {"camera": 2}, "found": {"camera": math.nan}, "quality": {"camera": math.nan}},
+    rows = [  # the third row's two camera verdicts failed: counted under nan, judged no element
+        {"format_ok": True, "answer_ok": True, "elements": {"camera": 3}, "found": {"camera": 3.0}, "nan": {"camera": 0},
+         "quality": {"camera": 4.0}},
+        {"format_ok": False, "answer_ok": True, "elements": {"camera": 1}, "found": {"camera": 0.0}, "nan": {"camera": 0},
+         "quality": {"camera": 2.0}},
+        {"format_ok": False, "answer_ok": False, "elements": {"camera": 0}, "found": {"camera": 0.0}, "nan": {"camera": 2},
+         "quality": {"camera": math.nan}},
     ]
     for row in rows:
         for aspect in ("main_object", "background", "action", "style", "dense"):
-            row["elements"][aspect] = 0
+            row["elements"][aspect], row["found"][aspect] = 0, 0.0
     metrics = split_metrics(rows)
-    assert metrics["acc_camera"] == 0.75 and metrics["quality_camera"] == 3.0 and metrics["nan_camera"] == 2
+    assert metrics["acc_camera"] == 0.75 and metrics["quality_camera"] == 3.0 and metrics["nan_camera"] == 3
     assert math.isnan(metrics["acc_style"]) and metrics["format_rate"] == pytest.approx(1 / 3)
+    assert metrics["acc_camera_ci_low"] <= 0.75 <= metrics["acc_camera_ci_high"]
+    assert math.isnan(metrics["acc_style_ci_low"]) and math.isnan(metrics["acc_style_ci_high"])
