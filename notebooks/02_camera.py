@@ -383,7 +383,7 @@ for label, text in zip(labels, words):
 
 # %%
 metrics = json.loads((run / "metrics.json").read_text())
-for key in ("eval/camera_motion_acc_untrained", "eval/camera_motion_acc", "eval/camera_motion_acc_single",
+for key in ("eval/camera_motion_acc_before", "eval/camera_motion_acc", "eval/camera_motion_acc_single",
             "eval/camera_motion_acc_combined", "data/test_majority_motion_acc", "data/test_rows", "train/loss"):
     print(f"{key:36s} {metrics.get(key)}")
 
@@ -393,7 +393,7 @@ for key in ("eval/camera_motion_acc_untrained", "eval/camera_motion_acc", "eval/
 # that have the describer's shape ("a slow pan left") but often name the wrong motion or direction,
 # and two-motion captions to be wrong more often than single ones (`_single` and `_combined`
 # above). The metric is strict: an orbit is a turn and a sideways move that keep one point
-# centred, so a caption saying "pan" and "truck" names the parts, not the orbit, and counts as wrong. `eval/camera_motion_acc_untrained` is the same decoding before training, and
+# centred, so a caption saying "pan" and "truck" names the parts, not the orbit, and counts as wrong. `eval/camera_motion_acc_before` is the same decoding before training, and
 # `data/test_majority_motion_acc` the chance-level reference (always answering the commonest
 # training caption).
 #

@@ -43,14 +43,16 @@ for task in sorted({run.task for run in runs}):
 #
 # One GRPO job per reward subset, all started from the same answer-only SFT run. `eval/acc_dense` is
 # the fraction of the gold key elements the judge finds in the dense caption of the held-out outputs;
-# `eval/reward_before` / `eval/reward_after` the mean content reward (eq. 4) before and after GRPO.
+# `eval/acc_inferable_dense` the same over the elements a reader of the inputs could find;
+# `eval/reward_before` / `eval/reward` the mean content reward (eq. 4) before and after GRPO.
 
 # %%
 no_cot = latest_sweep(runs, "ablation_no_cot")
-print(f"{'reward':<18}{'acc dense':>10}{'qual dense':>11}{'reward before':>15}{'after':>8}")
+print(f"{'reward':<18}{'acc dense':>10}{'inferable':>10}{'qual dense':>11}{'reward before':>15}{'after':>8}")
 for run in no_cot:
-    print(f"{run.choices['reward']:<18}{100 * run.metric('eval/acc_dense'):>10.1f}{run.metric('eval/quality_dense'):>11.2f}"
-          f"{run.metric('eval/reward_before'):>15.3f}{run.metric('eval/reward_after'):>8.3f}")
+    print(f"{run.choices['reward']:<18}{100 * run.metric('eval/acc_dense'):>10.1f}"
+          f"{100 * run.metric('eval/acc_inferable_dense'):>10.1f}{run.metric('eval/quality_dense'):>11.2f}"
+          f"{run.metric('eval/reward_before'):>15.3f}{run.metric('eval/reward'):>8.3f}")
 
 # %% [markdown]
 # ## Reward curves
@@ -77,8 +79,8 @@ plt.show()
 
 # %%
 strategies = latest_sweep(runs, "learning_strategy")
-print(tables.table6(no_cot, strategies, RUNS))
-print(tables.learning_strategy(strategies, RUNS))
+print(tables.table6(no_cot, strategies, RUNS, runs))
+print(tables.learning_strategy(strategies, RUNS, runs))
 
 # %% [markdown]
 # ## Generalization across condition kinds (Fig. 3)

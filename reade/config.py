@@ -136,8 +136,11 @@ class EvalConfig:
     max_new_tokens: int = 768
     untrained: bool = True
     # After training, the per-aspect caption metrics of `reade.evaluate` (eval/acc_*, eval/quality_*)
-    # on the same test rows, with the run's judge; the rows need key_elements.
+    # of the outputs the test loop decoded, with the run's judge; the rows need key_elements.
     captions: bool = True
+    # The same for the model the stage starts from (eval/acc_*_before): what GRPO did to the
+    # captions; off where that model is untrained (its outputs take minutes to judge and find nothing).
+    captions_before: bool = False
 
 
 @dataclass

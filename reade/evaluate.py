@@ -79,23 +79,36 @@ def greedy_outputs(model, processor, rows: list[dict], *, batch_size: int, max_n
     return outputs
 
 
-def caption_scores(judge: Judge, rows: list[dict], outputs: list[str], samples_path: Path) -> dict[str, float]:
-    """`outputs` (one per row) scored per aspect: `eval/<metric>` numbers; one JSON line per row
-    (output, elements, found, quality) in `samples_path`."""
-    if len(outputs) != len(rows):
-        raise ValueError(f"{len(outputs)} outputs for {len(rows)} rows")
-    items = [
-        EvalItem(row["id"], output, SampleKeyElements.from_dict(json.loads(row["key_elements"])),
-                 StructuredCaption.from_dict(json.loads(row["caption"])) if row["caption"] else None,
-                 kinds=frozenset(c["kind"] for c in row["conditions"]))
-        for row, output in zip(rows, outputs)
-    ]
+def caption_scores(judge: Judge, rows: list[dict], outputs: list[dict], samples_path: Path, tag: str = "") -> dict[str, float]:
+    """`outputs` (a decoded row each: its `id` and `output`, and whatever else the decoder recorded)
+    scored per aspect against the test `rows` with the same ids: `eval/<metric><tag>` numbers (an
+    interval's bounds `eval/<metric><tag>_ci_low`), and one JSON line per output (what the decoder
+    recorded, then elements, found, quality) in `samples_path`."""
+    by_id = {row["id"]: row for row in rows}
+    unknown = [output["id"] for output in outputs if output["id"] not in by_id]
+    if unknown:
+        raise ValueError(f"outputs for rows the test split does not hold: {unknown[:5]}")
+    items = []
+    for output in outputs:
+        row = by_id[output["id"]]
+        items.append(EvalItem(row["id"], output["output"], SampleKeyElements.from_dict(json.loads(row["key_elements"])),
+                              StructuredCaption.from_dict(json.loads(row["caption"])) if row["caption"] else None,
+                              kinds=frozenset(c["kind"] for c in row["conditions"])))
     scores, samples = evaluate_items(judge, items)
     samples_path.parent.mkdir(parents=True, exist_ok=True)
-    samples_path.write_text("".join(json.dumps(row) + "\n" for row in samples), encoding="utf-8")
-    log.info("caption metrics over %d rows (%s judge): %s", len(rows), judge.backend,
+    samples_path.write_text("".join(json.dumps({**output, **sample}) + "\n" for output, sample in zip(outputs, samples)),
+                            encoding="utf-8")
+    log.info("caption metrics%s over %d rows (%s judge): %s", tag, len(items), judge.backend,
              ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.startswith("acc_") and "_ci_" not in k))
-    return {f"eval/{k}": v for k, v in scores.items()}
+    return {f"eval/{tagged(k, tag)}": v for k, v in scores.items()}
+
+
+def tagged(name: str, tag: str) -> str:
+    """`acc_dense` -> `acc_dense_before`, and `acc_dense_ci_low` -> `acc_dense_before_ci_low`."""
+    for bound in ("_ci_low", "_ci_high"):
+        if name.endswith(bound):
+            return f"{name[: -len(bound)]}{tag}{bound}"
+    return f"{name}{tag}"
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
@@ -111,11 +124,12 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if not rows:
         raise ConfigError(f"no test rows left to evaluate (condition={cfg.condition.name}, limit={cfg.limit})")
     if cfg.baseline is not None:
-        outputs = baseline_outputs(cfg.baseline, rows, _training_captions(cfg.data) if cfg.baseline == "constant" else [])
+        texts = baseline_outputs(cfg.baseline, rows, _training_captions(cfg.data) if cfg.baseline == "constant" else [])
     else:
         model, processor = backbone_from_config(cfg.backbone, cfg.paths.cache_dir, list(cfg.condition.kinds),
                                                 init_checkpoint=checkpoint)
-        outputs = greedy_outputs(model, processor, rows, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens)
+        texts = greedy_outputs(model, processor, rows, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens)
+    outputs = [{"id": row["id"], "instruction": row["instruction"], "output": text} for row, text in zip(rows, texts)]
     judge = build(cfg.judge)
     try:
         scores = caption_scores(judge, rows, outputs, output_dir / "eval_samples.jsonl")

@@ -22,9 +22,11 @@ from reade.results.runs import Run, bundle, find_runs, latest_sweep
 
 log = logging.getLogger(__name__)
 
+BASELINES = "python -m reade.evaluate -m baseline=gold,instruction,constant"
 MAKES = {
-    "table6": "python -m reade.train +experiment=ablation_no_cot -m; python -m reade.train +experiment=learning_strategy -m",
-    "learning_strategy": "python -m reade.train +experiment=learning_strategy -m",
+    "table6": "python -m reade.train +experiment=ablation_no_cot -m; python -m reade.train +experiment=learning_strategy -m; "
+              + BASELINES,
+    "learning_strategy": f"python -m reade.train +experiment=learning_strategy -m; {BASELINES}",
     "generalization": "bash experiments/generalization/run.sh",
 }
 HEADINGS = {
@@ -71,16 +73,18 @@ def _table6(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Ru
     if not rows:
         return [], []
     out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(_page("table6", tables.table6(no_cot, strategies, root)))
-    figures.bars(out / "accuracy.png", [label for label, *_ in rows], [r.metric("eval/acc_dense") * 100 for *_, r in rows],
+    (out / "table.md").write_text(_page("table6", tables.table6(no_cot, strategies, root, runs)))
+    figures.bars(out / "accuracy.png", [label for label, *_ in rows],
+                 [tables.mean_metric(r, "eval/acc_dense") * 100 for *_, r in rows],
                  "Dense-caption intention accuracy by training recipe", "accuracy (%)")
     files = [out / "table.md", out / "accuracy.png"]
-    series = {label: figures.step_series(r.folder / "steps.jsonl", "train/content_mean")
-              for label, *_, r in rows if (r.folder / "steps.jsonl").is_file()}
+    series = {label if len(group) == 1 else f"{label} (seed {run.config.get('seed')})":
+              figures.step_series(run.folder / "steps.jsonl", "train/content_mean")
+              for label, *_, group in rows for run in group if (run.folder / "steps.jsonl").is_file()}
     if series:
         figures.curves(out / "reward_curves.png", series, "Mean content reward of the sampled completions", "content reward")
         files.append(out / "reward_curves.png")
-    return files, [r for *_, r in rows]
+    return files, [r for *_, group in rows for r in group] + list(tables.baselines(runs).values())
 
 
 def _learning_strategy(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Run]]:
@@ -88,8 +92,8 @@ def _learning_strategy(runs: list[Run], root: Path, out: Path) -> tuple[list[Pat
     if not strategies:
         return [], []
     out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(_page("learning_strategy", tables.learning_strategy(strategies, root)))
-    return [out / "table.md"], strategies
+    (out / "table.md").write_text(_page("learning_strategy", tables.learning_strategy(strategies, root, runs)))
+    return [out / "table.md"], strategies + list(tables.baselines(runs).values())
 
 
 def _generalization(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Run]]:
@@ -97,10 +101,11 @@ def _generalization(runs: list[Run], root: Path, out: Path) -> tuple[list[Path],
     if not grid:
         return [], []
     out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(_page("generalization", tables.generalization(grid, root)))
+    (out / "table.md").write_text(_page("generalization", tables.generalization(grid, root, runs)))
     trained, evaluated = tables.grid_axes(grid)
     figures.heatmap(out / "heatmap.png", trained, evaluated, tables.grid_values(grid), "Dense-caption intention accuracy (%)")
-    return [out / "table.md", out / "heatmap.png"], list(grid.values())
+    extra = [run for kind in evaluated for run in tables.baselines(runs, kind).values()]
+    return [out / "table.md", out / "heatmap.png"], list(grid.values()) + extra
 
 
 WRITERS = {"table6": _table6, "learning_strategy": _learning_strategy, "generalization": _generalization}

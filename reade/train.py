@@ -3,8 +3,11 @@
 Thin on purpose: compose, reuse an identical finished run from the stage cache if there is one,
 else train the upstream stage if this one starts from it and the stage cache has no finished run,
 seed, build what the config names, evaluate before training, fit, export an HF checkpoint, evaluate
-again (and score the captions per aspect, as `reade.evaluate` does), write metrics.json. Every piece lives in an importable
-module; a user error (bad data, impossible config) ends the job with its message and no traceback.
+again, write metrics.json. Each evaluation decodes the held-out rows once, in the stage's test loop,
+and scores those outputs once: the stage's own metrics there, the per-aspect caption metrics of
+`reade.evaluate` here. Keys name the model after training plainly (`eval/format_rate`) and the
+model the stage started from with `_before`. Every piece lives in an importable module; a user
+error (bad data, impossible config) ends the job with its message and no traceback.
 """
 
 from __future__ import annotations
@@ -51,29 +54,35 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     before, after = module.EVAL_TAGS
 
     logger = make_logger(cfg)
+    judge = None
     failed = True
     try:
         callbacks = [build(node) for node in cfg.callbacks.values()]
         trainer = build(cfg.trainer, logger=logger, callbacks=callbacks)
         metrics: dict[str, Any] = dict(datamodule.data_summary())
         logger.log_metrics(metrics, step=0)
+        if caption_rows and trainer.is_global_zero:
+            judge = getattr(module, "judge", None) or build(cfg.judge)
         if cfg.stage.eval.untrained:
             module.eval_tag = before
             metrics.update(trainer.test(module, datamodule=datamodule)[0])
+            if cfg.stage.eval.captions_before:
+                metrics.update(_caption_metrics(judge, module, caption_rows, output_dir, before, logger))
         module.eval_tag = after
         trainer.fit(module, datamodule=datamodule, ckpt_path=_resume_path(cfg.ckpt_path, output_dir))
         metrics.update(trainer.callback_metrics)
         trained = whole_model(trainer, model, lambda: load()[0])  # None off rank 0
         if trained is not None:
             save_checkpoint(trained, processor, output_dir / "checkpoint", config=OmegaConf.to_yaml(cfg, resolve=True))
-        metrics.update(trainer.test(module, datamodule=datamodule)[0])
-        if trained is not None:
-            if caption_rows:
-                metrics.update(_caption_metrics(cfg, module, trained, processor, caption_rows))
-            metrics = update_metrics(output_dir / "metrics.json", metrics)
         del trained
+        metrics.update(trainer.test(module, datamodule=datamodule)[0])
+        metrics.update(_caption_metrics(judge, module, caption_rows, output_dir, after, logger))
+        if trainer.is_global_zero:
+            metrics = update_metrics(output_dir / "metrics.json", metrics)
         failed = False
     finally:
+        if judge is not None and judge is not getattr(module, "judge", None):
+            judge.close()
         close_logger(logger, failed)
     print("\n".join([f"run folder: {output_dir}", *module.summary_lines(metrics)]), flush=True)
     return metrics
@@ -92,16 +101,14 @@ def _caption_rows(cfg: DictConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def _caption_metrics(cfg: DictConfig, module, model, processor, rows: list[dict[str, Any]]) -> dict[str, float]:
-    """`reade.evaluate`'s per-aspect metrics of the trained model, with the stage's judge if it has one."""
-    judge = getattr(module, "judge", None) or build(cfg.judge)
-    try:
-        return caption_scores(model, processor, judge, rows, batch_size=cfg.stage.eval.batch_size,
-                              max_new_tokens=cfg.stage.eval.max_new_tokens,
-                              samples_path=Path(cfg.paths.output_dir) / "eval_captions.jsonl")
-    finally:
-        if judge is not getattr(module, "judge", None):
-            judge.close()
+def _caption_metrics(judge, module, rows: list[dict[str, Any]], output_dir: Path, tag: str, logger) -> dict[str, float]:
+    """`reade.evaluate`'s per-aspect metrics of the outputs the test loop just decoded (rank 0 only:
+    `judge` is None elsewhere, and when `stage.eval.captions` is off)."""
+    if judge is None:
+        return {}
+    scores = caption_scores(judge, rows, module.eval_outputs, output_dir / f"eval_samples{tag}.jsonl", tag)
+    logger.log_metrics(scores, step=module.global_step)
+    return scores
 
 
 def run_job(cfg: DictConfig) -> dict[str, Any]:

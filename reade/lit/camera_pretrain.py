@@ -129,7 +129,7 @@ class CameraPretrainModule(L.LightningModule):
     (experiments/camera_pretrain_tiny/README.md measures it).
     """
 
-    EVAL_TAGS = ("_untrained", "")
+    EVAL_TAGS = ("_before", "")
 
     def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
                  max_new_tokens: int, train_backbone: bool = False, samples_path: str | None = None):
@@ -208,7 +208,7 @@ class CameraPretrainModule(L.LightningModule):
             combined = (right - right_single) / (total - total_single)
             self.log(f"eval/camera_motion_acc_combined{tag}", combined, rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
-            path = Path(self.samples_path.format(tag=tag or "_trained"))
+            path = Path(self.samples_path.format(tag=tag))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
             log.info("camera motion accuracy%s: %d/%d (single %d/%d); outputs in %s", tag, right, total,
@@ -226,7 +226,7 @@ class CameraPretrainModule(L.LightningModule):
             return []
         return [
             "held-out camera captions naming the right motions and directions: "
-            f"trained {figure('')}, untrained {figure('_untrained')}"
+            f"trained {figure('')}, untrained {figure('_before')}"
         ]
 
     def configure_optimizers(self) -> dict[str, Any]:

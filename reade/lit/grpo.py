@@ -112,7 +112,7 @@ class GRPODataModule(SplitsDataModule):
 class GRPOModule(L.LightningModule):
     """Manual optimisation: sample, judge, then μ clipped policy-gradient steps (TRL's GRPO objective)."""
 
-    EVAL_TAGS = ("_before", "_after")
+    EVAL_TAGS = ("_before", "")
     # Clips with clip_grad_norm_ over whole gradients and keeps its reference copy out of the module's
     # children, so FSDP and DeepSpeed would neither shard nor clip it right (reade.lit.strategies).
     RUNS_SHARDED = False
@@ -188,6 +188,7 @@ class GRPOModule(L.LightningModule):
         # Held in a list so that Lightning neither registers, saves nor trains it.
         self._reference = [self._frozen_copy(model)] if beta != 0.0 and not isinstance(model, PeftModel) else []
         self._eval_rows: list[dict[str, Any]] = []
+        self.eval_outputs: list[dict[str, Any]] = []  # the last test loop's rows, every rank's, for the caption metrics
 
     @staticmethod
     def _frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -444,7 +445,7 @@ class GRPOModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         """eval/reward{tag} is the mean content reward R (eq. 4); the format reward and their sum,
         the GRPO reward, are logged beside it, with each component and the number of NaN verdicts."""
-        rows = all_rows(self._eval_rows)
+        rows = self.eval_outputs = all_rows(self._eval_rows)
         scores = torch.tensor([[math.nan if row[name] is None else row[name] for name in SCORE_FIELDS] for row in rows],
                               dtype=torch.float64).reshape(-1, len(SCORE_FIELDS))  # [n, fields]
         tag = self.eval_tag

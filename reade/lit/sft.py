@@ -85,7 +85,7 @@ class SFTDataModule(SplitsDataModule):
 class SFTModule(L.LightningModule):
     """Next-token cross-entropy on the assistant tokens; AdamW + cosine schedule with warm-up."""
 
-    EVAL_TAGS = ("_untrained", "")
+    EVAL_TAGS = ("_before", "")
 
     def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
                  max_new_tokens: int, samples_path: str | None = None):
@@ -98,6 +98,7 @@ class SFTModule(L.LightningModule):
         self.samples_path = samples_path
         self.eval_tag = ""
         self._eval_rows: list[dict[str, Any]] = []
+        self.eval_outputs: list[dict[str, Any]] = []  # the last test loop's rows, every rank's, for the caption metrics
 
     def forward(self, batch: dict[str, Any]) -> Any:
         """No KV cache: nothing reads it, and under activation checkpointing (trainer=fsdp) the
@@ -132,18 +133,18 @@ class SFTModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         """eval/format_rate: outputs with both the <think> and the six-part <answer> format;
         eval/answer_rate: outputs whose six-part <answer> parses, with or without a trace."""
-        rows = all_rows(self._eval_rows)
+        rows = self.eval_outputs = all_rows(self._eval_rows)
         hits, answers, total = sum(row["format_ok"] for row in rows), sum(row["answer_ok"] for row in rows), len(rows)
         self.log(f"eval/format_rate{self.eval_tag}", hits / max(total, 1), rank_zero_only=True)
         self.log(f"eval/answer_rate{self.eval_tag}", answers / max(total, 1), rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
-            path = Path(self.samples_path.format(tag=self.eval_tag or "_trained"))
+            path = Path(self.samples_path.format(tag=self.eval_tag))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
             log.info("format rate%s: %d/%d (answer alone %d); outputs in %s", self.eval_tag, hits, total, answers, path)
 
     def summary_lines(self, metrics: dict[str, Any]) -> list[str]:
-        rate, untrained = metrics.get("eval/format_rate"), metrics.get("eval/format_rate_untrained")
+        rate, untrained = metrics.get("eval/format_rate"), metrics.get("eval/format_rate_before")
         if rate is None:
             return []
         before = f"{untrained:.3f}" if untrained is not None else "n/a"

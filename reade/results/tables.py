@@ -1,9 +1,14 @@
 """The paper's tables as Markdown, built from finished runs (`runs.Run`).
 
 Accuracies are the per-aspect intention accuracies every SFT and GRPO run writes after training
-(`eval/acc_<aspect>`, `reade.evaluation`), shown in percent like the paper's; qualities are on its
-0-5 scale; a GRPO run's held-out content reward is recomputed under the paper's weights. A missing number prints as "-". Each table ends with the run folders it came from, so
-the same folders regenerate the same bytes.
+(`eval/acc_<aspect>`, `reade.evaluation`), shown in percent like the paper's; "inferable" is the
+same over the elements a reader of the inputs could find; qualities are on its 0-5 scale; a GRPO
+run's held-out content reward is recomputed under the paper's weights. A row of one run shows an
+accuracy with its bootstrap 95 % interval over test rows (`61.2 [58.1, 64.3]`); a row of several
+runs (seeds) shows their mean ± standard deviation and their number (`61.2 ± 3.1 (n=3)`), and its
+other numbers are means. Rows without a model come first: the baselines of `reade.baselines`,
+the latest `reade.evaluate baseline=...` job of each. A missing number prints as "-". Each table
+ends with the run folders it came from, so the same folders regenerate the same bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
+from reade.results.intervals import mean_and_sd
 from reade.results.runs import Run, trained_by
 from reade.rewards.content import RewardWeights, content_reward
 
@@ -27,6 +33,7 @@ REWARD_SUBSETS = {
 }
 STRATEGY_TITLES = {"cot_only": "CoT only (SFT)", "grpo_only": "GRPO only (no CoT)", "cot_grpo": "CoT + GRPO"}
 KINDS = ("identity", "depth", "pose", "camera", "audio")
+BASELINE_TITLES = {"gold": "gold caption (ceiling)", "instruction": "instruction copied", "constant": "most common caption"}
 
 
 def number(value: float, scale: float = 1.0, digits: int = 2) -> str:
@@ -38,26 +45,65 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
-def sources(runs: Sequence[Run], root: Path) -> str:
+def sources_line(runs: Sequence[Run], root: Path) -> str:
     """The run folders under `root`, sweep jobs in number order (2 before 10)."""
     folders = sorted({str(run.folder.relative_to(root)) for run in runs},
                      key=lambda f: [int(p) if p.isdigit() else p for p in f.split("/")])
     return "\nRuns (under runs_dir): " + ", ".join(f"`{folder}`" for folder in folders) + ".\n"
 
 
-def by_choice(runs: Sequence[Run], group: str) -> dict[str, Run]:
-    return {run.choices.get(group): run for run in runs}
+def by_choice(runs: Sequence[Run], group: str) -> dict[str, list[Run]]:
+    """The runs of each choice of a config group, in run order (several when a sweep has seeds)."""
+    chosen: dict[str, list[Run]] = {}
+    for run in runs:
+        chosen.setdefault(run.choices.get(group), []).append(run)
+    return chosen
+
+
+def baselines(runs: Sequence[Run], condition: str | None = None) -> dict[str, Run]:
+    """The latest evaluation job of each baseline, in `BASELINE_TITLES` order: jobs over every test row,
+    or with `condition` only jobs on that condition's rows (`condition=<kind> only_condition_rows=true`)."""
+    latest = {}
+    for run in runs:
+        name = run.config.get("baseline")
+        if run.task != "evaluate" or name not in BASELINE_TITLES:
+            continue
+        on_kind_rows = bool(run.config.get("only_condition_rows"))
+        if (condition is None and not on_kind_rows) or (on_kind_rows and run.choices.get("condition") == condition):
+            latest[name] = run
+    return {name: latest[name] for name in BASELINE_TITLES if name in latest}
+
+
+def mean_metric(runs: Sequence[Run], key: str) -> float:
+    return mean_and_sd([run.metric(key) for run in runs])[0]
+
+
+def plain(runs: Sequence[Run], key: str, scale: float = 1.0, digits: int = 2) -> str:
+    return number(mean_metric(runs, key), scale, digits)
+
+
+def with_interval(runs: Sequence[Run], key: str, scale: float = 100.0, digits: int = 1) -> str:
+    """One run: the value and its bootstrap interval; several: mean ± sd over them, and their number."""
+    if len(runs) == 1:
+        run = runs[0]
+        low, high = run.metric(f"{key}_ci_low"), run.metric(f"{key}_ci_high")
+        value = number(run.metric(key), scale, digits)
+        if value == "-" or math.isnan(low) or math.isnan(high):
+            return value
+        return f"{value} [{number(low, scale, digits)}, {number(high, scale, digits)}]"
+    mean, sd = mean_and_sd([run.metric(key) for run in runs])
+    return "-" if math.isnan(mean) else f"{number(mean, scale, digits)} ± {number(sd, scale, digits)} (n={len(runs)})"
 
 
 def paper_weighted_reward(run: Run) -> float:
     """The held-out content reward after GRPO under the paper's weights, from its components: each
     job logs eq. 4 under its own reward subset, which would not compare across rows."""
-    terms = [run.metric(f"eval/{name}_after") for name in ("r_user", "r_detail", "r_supp", "r_contra")]
+    terms = [run.metric(f"eval/{name}") for name in ("r_user", "r_detail", "r_supp", "r_contra")]
     return math.nan if any(math.isnan(t) for t in terms) else content_reward(*terms, RewardWeights())
 
 
-def table6_rows(no_cot: Sequence[Run], strategies: Sequence[Run]) -> list[tuple[str, bool, tuple[bool, ...], Run]]:
-    """(label, CoT, reward subset, run) in the paper's row order; rows whose run is missing are left out."""
+def table6_rows(no_cot: Sequence[Run], strategies: Sequence[Run]) -> list[tuple[str, bool, tuple[bool, ...], list[Run]]]:
+    """(label, CoT, reward subset, runs) in the paper's row order; rows without runs are left out."""
     rewards, chosen = by_choice(no_cot, "reward"), by_choice(strategies, "strategy")
     rows = []
     if "cot_only" in chosen:
@@ -69,33 +115,43 @@ def table6_rows(no_cot: Sequence[Run], strategies: Sequence[Run]) -> list[tuple[
     return rows
 
 
-def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path) -> str:
+def _five_aspects(runs: Sequence[Run]) -> float:
+    aspects = [mean_metric(runs, f"eval/acc_{a}") for a in ASPECTS]
+    kept = [a for a in aspects if not math.isnan(a)]
+    return sum(kept) / len(kept) if kept else math.nan
+
+
+def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path, reference: Sequence[Run] = ()) -> str:
+    """`reference`: every run under the runs folder, where the baselines are looked up."""
     mark = {True: "✓", False: "-"}
-    header = ["CoT", "R_user", "R_detail", "R_supp", "R_contra", "Acc (dense)", "Qual. (dense)",
-              "Acc (5 aspects)", "R, eq. 4 (paper weights)", "Format rate"]
+    header = ["Row", "CoT", "R_user", "R_detail", "R_supp", "R_contra", "Acc (dense)", "Acc inferable (dense)",
+              "text / cond. / derived", "Qual. (dense)", "Acc (5 aspects)", "R, eq. 4 (paper weights)", "Format rate"]
     rows = table6_rows(no_cot, strategies)
+    extra = baselines(reference)
     body = []
-    for _, cot, subset, run in rows:
-        aspects = [run.metric(f"eval/acc_{a}") for a in ASPECTS]
-        kept = [a for a in aspects if not math.isnan(a)]
-        body.append([mark[cot], *(mark[s] for s in subset), number(run.metric("eval/acc_dense"), 100, 1),
-                     number(run.metric("eval/quality_dense")), number(sum(kept) / len(kept) if kept else math.nan, 100, 1),
-                     number(paper_weighted_reward(run)), number(run.metric("eval/format_rate"))])
-    return markdown(header, body) + sources([run for *_, run in rows], root)
+    entries = [(BASELINE_TITLES[name], None, None, [run]) for name, run in extra.items()] + rows
+    for label, cot, subset, runs in entries:
+        marks = [mark[cot], *(mark[s] for s in subset)] if subset is not None else [""] * 5
+        sources = " / ".join(plain(runs, f"eval/acc_{s}", 100, 1) for s in ("text", "condition", "derived"))
+        reward = number(mean_and_sd([paper_weighted_reward(run) for run in runs])[0])
+        body.append([label, *marks, with_interval(runs, "eval/acc_dense"), with_interval(runs, "eval/acc_inferable_dense"),
+                     sources, plain(runs, "eval/quality_dense"), number(_five_aspects(runs), 100, 1), reward,
+                     plain(runs, "eval/format_rate")])
+    used = [run for *_, runs in entries for run in runs]
+    return markdown(header, body) + sources_line(used, root)
 
 
-def learning_strategy(strategies: Sequence[Run], root: Path) -> str:
+def learning_strategy(strategies: Sequence[Run], root: Path, reference: Sequence[Run] = ()) -> str:
     chosen = by_choice(strategies, "strategy")
-    header = ["Strategy", *(f"{ASPECT_TITLES[a]} Acc / Qual." for a in (*ASPECTS, "dense")), "Format rate"]
+    header = ["Strategy", *(f"{ASPECT_TITLES[a]} Acc / Qual." for a in (*ASPECTS, "dense")),
+              "Acc inferable (dense)", "Format rate"]
+    entries = [(BASELINE_TITLES[name], [run]) for name, run in baselines(reference).items()]
+    entries += [(title, chosen[name]) for name, title in STRATEGY_TITLES.items() if name in chosen]
     body = []
-    for name, title in STRATEGY_TITLES.items():
-        if name not in chosen:
-            continue
-        run = chosen[name]
-        cells = [f"{number(run.metric(f'eval/acc_{a}'), 100, 1)} / {number(run.metric(f'eval/quality_{a}'))}"
-                 for a in (*ASPECTS, "dense")]
-        body.append([title, *cells, number(run.metric("eval/format_rate"))])
-    return markdown(header, body) + sources([chosen[n] for n in STRATEGY_TITLES if n in chosen], root)
+    for title, runs in entries:
+        cells = [f"{plain(runs, f'eval/acc_{a}', 100, 1)} / {plain(runs, f'eval/quality_{a}')}" for a in (*ASPECTS, "dense")]
+        body.append([title, *cells, with_interval(runs, "eval/acc_inferable_dense"), plain(runs, "eval/format_rate")])
+    return markdown(header, body) + sources_line([run for _, runs in entries for run in runs], root)
 
 
 def generalization_grid(evaluations: Sequence[Run], experiment: str = "generalization") -> dict[tuple[str, str], Run]:
@@ -120,12 +176,23 @@ def grid_values(grid: dict[tuple[str, str], Run], key: str = "eval/acc_dense", s
     return [[grid[(t, e)].metric(key) * scale if (t, e) in grid else math.nan for e in evaluated] for t in trained]
 
 
-def generalization(grid: dict[tuple[str, str], Run], root: Path) -> str:
+def generalization(grid: dict[tuple[str, str], Run], root: Path, reference: Sequence[Run] = ()) -> str:
+    """Two grids, the paper's dense accuracy and the inferable-only one, each with the baselines
+    evaluated on the same kinds' rows above the trained models; then the rows per cell."""
     trained, evaluated = grid_axes(grid)
     header = ["trained on \\ evaluated on", *evaluated]
-    body = [[t, *(number(grid[(t, e)].metric("eval/acc_dense"), 100, 1) if (t, e) in grid else "-" for e in evaluated)]
-            for t in trained]
+    extra = {e: baselines(reference, e) for e in evaluated}
+    names = [name for name in BASELINE_TITLES if any(name in extra[e] for e in evaluated)]
+    used = list(grid.values()) + [run for runs in extra.values() for run in runs.values()]
+
+    def table(key: str) -> str:
+        body = [[BASELINE_TITLES[name], *(with_interval([extra[e][name]], key) if name in extra[e] else "-"
+                                          for e in evaluated)] for name in names]
+        body += [[t, *(with_interval([grid[(t, e)]], key) if (t, e) in grid else "-" for e in evaluated)] for t in trained]
+        return markdown(header, body)
+
     counts = [[t, *(number(grid[(t, e)].metric("eval/samples"), 1, 0) if (t, e) in grid else "-" for e in evaluated)]
               for t in trained]
-    return (markdown(header, body) + "\nHeld-out rows per cell:\n\n" + markdown(header, counts)
-            + sources(list(grid.values()), root))
+    return (table("eval/acc_dense") + "\nInferable elements only (`eval/acc_inferable_dense`):\n\n"
+            + table("eval/acc_inferable_dense") + "\nHeld-out rows per cell:\n\n" + markdown(header, counts)
+            + sources_line(used, root))

@@ -49,12 +49,12 @@ def finished_run(tmp_path_factory):
 def test_metrics_and_artifacts(finished_run):
     cfg, out, metrics = finished_run
     assert json.loads((out / "metrics.json").read_text()) == metrics
-    for key in ("eval/camera_motion_acc", "eval/camera_motion_acc_untrained", "eval/camera_motion_acc_single",
-                "eval/camera_motion_acc_single_untrained", "train/loss", "val/loss", "data/train_rows",
+    for key in ("eval/camera_motion_acc", "eval/camera_motion_acc_before", "eval/camera_motion_acc_single",
+                "eval/camera_motion_acc_single_before", "train/loss", "val/loss", "data/train_rows",
                 "data/test_majority_motion_acc"):
         assert key in metrics, key
     assert metrics["data/train_rows"] == 24 and torch.isfinite(torch.tensor(metrics["train/loss"]))
-    rows = [json.loads(line) for line in (out / "eval_samples_trained.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (out / "eval_samples.jsonl").read_text().splitlines()]
     assert len(rows) == 8 and {"output", "gold", "correct"} <= set(rows[0])
     assert "name: camera_pretrain" in (out / "checkpoint" / "reade_config.yaml").read_text()
     assert not Path(cfg.data.train_file).parent.exists()  # the SFT data is not written: this stage does not read it
@@ -83,7 +83,7 @@ def test_resume_from_last_checkpoint(finished_run, tmp_path):
     cfg = compose_train([*SMALL, f"paths.root_dir={out.parent}", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
                          "stage.max_steps=5", "stage.eval.untrained=false"], tmp_path)
     metrics = train(cfg)
-    assert "eval/camera_motion_acc_untrained" not in metrics and "eval/camera_motion_acc" in metrics
+    assert "eval/camera_motion_acc_before" not in metrics and "eval/camera_motion_acc" in metrics
     resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
     assert resumed["global_step"] == 5
 

@@ -58,17 +58,18 @@ def test_fsdp_trains_and_exports_the_model_ddp_trains(runs, camera_backbone):
 
 
 def test_fsdp_decodes_what_ddp_decodes(runs):
-    """The held-out test loops (sharded weights gathered around the decode steps under FSDP) and the
-    caption metrics (rank 0's whole copy) give the outputs of whole models."""
-    for name in ("eval_samples_untrained.jsonl", "eval_samples_trained.jsonl", "eval_captions.jsonl"):
+    """The held-out test loops (sharded weights gathered around the decode steps under FSDP) give the
+    outputs of whole models, and the caption metrics score those outputs (rank 0)."""
+    for name in ("eval_samples_before.jsonl", "eval_samples.jsonl"):
         fsdp, ddp = rows_by_id(runs["fsdp"] / name), rows_by_id(runs["ddp"] / name)
         assert len(fsdp) == 3 and fsdp.keys() == ddp.keys(), name  # both ranks' rows, the repeat once
         for sample_id, row in fsdp.items():
             assert row["output"] == ddp[sample_id]["output"], (name, sample_id)
     metrics = {name: json.loads((folder / "metrics.json").read_text()) for name, folder in runs.items()}
-    outputs = list(rows_by_id(runs["fsdp"] / "eval_samples_trained.jsonl").values())
+    outputs = list(rows_by_id(runs["fsdp"] / "eval_samples.jsonl").values())
+    assert {"elements", "found", "quality"} <= set(outputs[0])  # the caption scores of the decoded rows
     assert metrics["fsdp"]["eval/format_rate"] == pytest.approx(sum(row["format_ok"] for row in outputs) / 3)
-    for key in ("eval/format_rate", "eval/format_rate_untrained", "eval/acc_dense", "eval/quality_dense"):
+    for key in ("eval/format_rate", "eval/format_rate_before", "eval/acc_dense", "eval/quality_dense"):
         assert metrics["fsdp"][key] == pytest.approx(metrics["ddp"][key]), key
 
 
@@ -77,7 +78,7 @@ def test_fsdp_mixed_precision_decodes_what_ddp_decodes(camera_backbone, tmp_path
     them under autocast in the prefill's bf16; DDP autocasts its fp32 model. The untrained model's
     outputs agree (after training the two differ by FSDP's bf16 gradient reduction)."""
     runs = run_both(tmp_path, camera_backbone, "stage.max_steps=1", precision="bf16-mixed")
-    fsdp, ddp = (rows_by_id(runs[name] / "eval_samples_untrained.jsonl") for name in ("fsdp", "ddp"))
+    fsdp, ddp = (rows_by_id(runs[name] / "eval_samples_before.jsonl") for name in ("fsdp", "ddp"))
     assert fsdp and {i: row["output"] for i, row in fsdp.items()} == {i: ddp[i]["output"] for i in fsdp}
 
 
@@ -109,7 +110,7 @@ def test_fsdp_camera_pretrain_trains_the_encoder_ddp_trains(tmp_path):
     for key, value in fsdp.state_dict().items():
         torch.testing.assert_close(value, ddp_state[key], rtol=1e-4, atol=1e-6, msg=key)
     trained = json.loads((folders["fsdp"] / "metrics.json").read_text())
-    assert "eval/camera_motion_acc" in trained and "eval/camera_motion_acc_untrained" in trained
+    assert "eval/camera_motion_acc" in trained and "eval/camera_motion_acc_before" in trained
     # its last.ckpt leaves the frozen thinker out, and still resumes (the strategy loads it non-strictly)
     resumed = tmp_path / "resumed"
     args = [*CAMERA_SMALL, *FSDP, "trainer.precision=32-true", "stage.max_steps=5", "stage.eval.untrained=false",
@@ -145,6 +146,6 @@ def test_fsdp_on_cuda_exports_and_decodes(camera_backbone, tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert "eval/format_rate" in metrics and "eval/acc_dense" in metrics
-    assert len(rows_by_id(out / "eval_samples_trained.jsonl")) == 4
+    assert len(rows_by_id(out / "eval_samples.jsonl")) == 4
     exported, _ = load_backbone(out / "checkpoint")
     assert isinstance(exported, InterpreterModel)

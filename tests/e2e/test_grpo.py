@@ -78,8 +78,9 @@ def finished_run(tmp_path_factory, small):
 def test_metrics_logs_and_checkpoint(finished_run):
     cfg, out, metrics = finished_run
     assert json.loads((out / "metrics.json").read_text()) == metrics
-    for key in ("eval/reward_before", "eval/reward_after", "eval/total_reward_after", "eval/format_rate_after",
-                "eval/r_user_after", "data/train_rows", "eval/acc_main_object", "eval/quality_dense"):
+    for key in ("eval/reward_before", "eval/reward", "eval/total_reward", "eval/format_rate", "eval/r_user",
+                "data/train_rows", "eval/acc_main_object", "eval/quality_dense", "eval/acc_inferable_dense",
+                "eval/acc_inferable_dense_before", "eval/acc_inferable_dense_before_ci_low"):
         assert key in metrics, key
     steps = step_metrics(out)
     assert sorted(steps) == [0, 1, 2]
@@ -93,8 +94,8 @@ def test_metrics_logs_and_checkpoint(finished_run):
     assert steps[2]["train/kl"] > 0.0
     table = [json.loads(line) for line in (out / "completions.jsonl").read_text().splitlines()]
     assert len(table) == 8 and {"prompt", "think", "answer", "reward", "r_user", "advantage"} <= set(table[0])
-    samples = [json.loads(line) for line in (out / "eval_samples_after.jsonl").read_text().splitlines()]
-    assert len(samples) == 4 and all("content" in row for row in samples)
+    samples = [json.loads(line) for line in (out / "eval_samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 4 and all("content" in row and "found" in row for row in samples)
     model, _ = load_backbone(out / "checkpoint")
     assert sum(p.numel() for p in model.parameters()) > 0
 
@@ -166,4 +167,4 @@ def test_vllm_rollouts_train_end_to_end(tmp_path):
     steps = step_metrics(out)
     assert sorted(steps) == [0, 1, 2]
     assert steps[2]["train/kl"] > 0.0  # the policy moved away from its reference
-    assert "eval/reward_after" in json.loads((out / "metrics.json").read_text())
+    assert "eval/reward" in json.loads((out / "metrics.json").read_text())

@@ -64,18 +64,21 @@ def test_metrics_and_artifacts(finished_run):
     cfg, out, metrics = finished_run
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == metrics
-    for key in ("eval/format_rate", "eval/format_rate_untrained", "train/loss", "val/loss", "data/train_rows",
+    for key in ("eval/format_rate", "eval/format_rate_before", "train/loss", "val/loss", "data/train_rows",
                 "eval/acc_dense", "eval/quality_camera", "eval/answer_rate"):
         assert key in saved, key
     assert 0.0 <= saved["eval/format_rate"] <= 1.0
     assert saved["data/train_rows"] == 16
     assert (out / "checkpoints" / "last.ckpt").exists()
     assert "name: sft" in (out / "checkpoint" / "reade_config.yaml").read_text()
-    rows = [json.loads(line) for line in (out / "eval_samples_trained.jsonl").read_text().splitlines()]
-    assert len(rows) == 4 and {"id", "output", "format_ok", "errors"} <= set(rows[0])
-    assert (out / "eval_samples_untrained.jsonl").exists()
-    captions = [json.loads(line) for line in (out / "eval_captions.jsonl").read_text().splitlines()]
-    assert len(captions) == 4 and {"elements", "found", "quality"} <= set(captions[0])  # the per-aspect scoring
+    rows = [json.loads(line) for line in (out / "eval_samples.jsonl").read_text().splitlines()]
+    # one decode, scored once: the test loop's record and the per-aspect scores in one row
+    assert len(rows) == 4 and {"id", "output", "format_ok", "errors", "elements", "found", "quality"} <= set(rows[0])
+    assert saved["eval/format_rate"] == sum(row["format_ok"] for row in rows) / 4
+    assert (out / "eval_samples_before.jsonl").exists()
+    for key in ("eval/acc_inferable_dense", "eval/acc_text", "eval/acc_dense_ci_low", "eval/acc_dense_ci_high"):
+        assert key in saved, key
+    assert not any(key.endswith("_untrained") or key.endswith("_after") for key in saved)  # one naming
 
 
 def test_wandb_offline_run_was_written_and_closed(finished_run):
@@ -141,7 +144,7 @@ def test_resume_from_last_checkpoint(finished_run, small, tmp_path):
         tmp_path,
     )
     metrics = train(cfg)
-    assert "eval/format_rate_untrained" not in metrics
+    assert "eval/format_rate_before" not in metrics
     resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
     assert resumed["global_step"] == 7  # the end of training, not the last periodic save (step 6)
 
@@ -197,7 +200,7 @@ def test_sft_without_the_reasoning_trace_learns_the_answer_alone(tmp_path, small
     targets = datamodule.splits["train"]["target"]
     assert all(t.startswith("<answer>\n1. Dense caption:") and "<think>" not in t for t in targets)
     metrics = train(cfg)
-    assert 0.0 <= metrics["eval/answer_rate"] <= 1.0 and "eval/answer_rate_untrained" in metrics
+    assert 0.0 <= metrics["eval/answer_rate"] <= 1.0 and "eval/answer_rate_before" in metrics
     assert "name: sft_no_cot" in (tmp_path / "out" / "checkpoint" / "reade_config.yaml").read_text()
 
 

@@ -45,13 +45,13 @@ def test_ablation_no_cot_sweeps_reward_subsets_from_one_no_cot_run(tmp_path):
     stages = tmp_path / ".cache" / "stages"
     [base] = [p for p in stages.iterdir() if p.is_dir()]  # the one answer-only SFT run, no camera stage
     assert base.name.startswith("sft_no_cot-") and (base / "DONE").is_file()
-    assert "<think>" not in (base / "eval_samples_trained.jsonl").read_text().split('"output"')[0]
+    assert "<think>" not in (base / "eval_samples.jsonl").read_text().split('"output"')[0]
     [sweep_dir] = (tmp_path / "logs" / "train" / "multiruns").iterdir()
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
     assert len(jobs) == 2
     for job, reward in zip(jobs, ("user", "full")):
         metrics = json.loads((job / "metrics.json").read_text())
-        assert "eval/reward_after" in metrics and "eval/reward_before" in metrics
+        assert "eval/reward" in metrics and "eval/reward_before" in metrics
         records = wandb_records(job)
         assert b"ablation_no_cot" in records and f"reward={reward}".encode() in records
     rewards = [yaml.safe_load((job / ".hydra" / "config.yaml").read_text())["reward"] for job in jobs]

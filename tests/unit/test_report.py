@@ -35,6 +35,8 @@ def job(folder: Path, *, task: str = "train", metrics: dict, steps: list[float] 
 
 def caption_metrics(acc: float, **extra) -> dict:
     return {**{f"eval/acc_{a}": acc for a in ASPECTS}, **{f"eval/quality_{a}": 5 * acc for a in ASPECTS},
+            "eval/acc_inferable_dense": acc, "eval/acc_inferable_dense_ci_low": acc - 0.05,
+            "eval/acc_inferable_dense_ci_high": acc + 0.05, "eval/acc_text": 1.0, "eval/acc_condition": acc / 2,
             "eval/format_rate": 1.0, "eval/samples": 8, **extra}
 
 
@@ -44,7 +46,7 @@ def logs(tmp_path) -> Path:
     sweeps = root / "train" / "multiruns"
     job(sweeps / "2026-01-01_00-00-00" / "0", metrics=caption_metrics(0.1), experiment="ablation_no_cot", reward="user")
     for i, reward in enumerate(("user", "user_detail", "user_detail_supp", "full")):  # the later sweep counts
-        rewards = {"eval/r_user_after": 1.0, "eval/r_detail_after": i / 2, "eval/r_supp_after": 0.5, "eval/r_contra_after": 0.0}
+        rewards = {"eval/r_user": 1.0, "eval/r_detail": i / 2, "eval/r_supp": 0.5, "eval/r_contra": 0.0}
         job(sweeps / "2026-01-02_00-00-00" / str(i), metrics=caption_metrics(0.5 + i / 10, **rewards),
             steps=[1.0, 1.5, 2.0], experiment="ablation_no_cot", reward=reward)
     for i, strategy in enumerate(("cot_only", "grpo_only", "cot_grpo")):
@@ -59,6 +61,11 @@ def logs(tmp_path) -> Path:
         evaluation = job(root / "evaluate" / "multiruns" / "2026-01-06_00-00-00" / str(i), task="evaluate",
                          condition=evaluated, metrics=caption_metrics(0.2 + i / 10), config={"checkpoint": str(trained[kind])})
         write_provenance(evaluation / PROVENANCE_FILE, str(trained[kind]))
+    for i, baseline in enumerate(("constant", "gold", "instruction")):  # all rows, and on the depth rows alone
+        job(root / "evaluate" / "multiruns" / "2026-01-07_00-00-00" / str(i), task="evaluate", condition="all",
+            metrics=caption_metrics(0.1 * (i + 1)), config={"checkpoint": None, "baseline": baseline})
+    job(root / "evaluate" / "runs" / "2026-01-08_00-00-00", task="evaluate", condition="depth",
+        metrics=caption_metrics(0.25), config={"checkpoint": None, "baseline": "instruction", "only_condition_rows": True})
     return root
 
 
@@ -69,7 +76,7 @@ def run_report(tmp_path, logs, *reports):
 
 def test_only_finished_jobs_of_the_latest_sweep_count(logs):
     runs = find_runs(logs)
-    assert len(runs) == 1 + 4 + 3 + 2 + 4
+    assert len(runs) == 1 + 4 + 3 + 2 + 4 + 4
     assert [r.choices["reward"] for r in latest_sweep(runs, "ablation_no_cot")] == ["user", "user_detail", "user_detail_supp", "full"]
 
 
@@ -77,14 +84,17 @@ def test_table6_rows_are_the_papers(tmp_path, logs):
     written = run_report(tmp_path, logs, "table6")
     assert [f.name for f in written["table6"]] == ["table.md", "accuracy.png", "reward_curves.png"]
     lines = (tmp_path / "out" / "table6" / "table.md").read_text().splitlines()
-    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| CoT")]
-    assert rows == [
-        "| ✓ | - | - | - | - | 60.0 | 3.00 | 60.0 | - | 1.00 |",  # CoT only: SFT, no held-out GRPO reward
-        "| - | ✓ | - | - | - | 50.0 | 2.50 | 50.0 | 1.40 | 1.00 |",  # 1 + 0 + 0.8 * 0.5 - 0.7 * 0
-        "| - | ✓ | ✓ | - | - | 60.0 | 3.00 | 60.0 | 1.90 | 1.00 |",
-        "| - | ✓ | ✓ | ✓ | - | 70.0 | 3.50 | 70.0 | 2.40 | 1.00 |",
-        "| - | ✓ | ✓ | ✓ | ✓ | 80.0 | 4.00 | 80.0 | 2.90 | 1.00 |",
-        "| ✓ | ✓ | ✓ | ✓ | ✓ | 80.0 | 4.00 | 80.0 | - | 1.00 |",
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| Row")]
+    assert rows == [  # the baselines first, then the models; one run a row: its interval where it has one
+        "| gold caption (ceiling) |  |  |  |  |  | 20.0 | 20.0 [15.0, 25.0] | 100.0 / 10.0 / - | 1.00 | 20.0 | - | 1.00 |",
+        "| instruction copied |  |  |  |  |  | 30.0 | 30.0 [25.0, 35.0] | 100.0 / 15.0 / - | 1.50 | 30.0 | - | 1.00 |",
+        "| most common caption |  |  |  |  |  | 10.0 | 10.0 [5.0, 15.0] | 100.0 / 5.0 / - | 0.50 | 10.0 | - | 1.00 |",
+        "| CoT only | ✓ | - | - | - | - | 60.0 | 60.0 [55.0, 65.0] | 100.0 / 30.0 / - | 3.00 | 60.0 | - | 1.00 |",
+        "| no CoT, reward=user | - | ✓ | - | - | - | 50.0 | 50.0 [45.0, 55.0] | 100.0 / 25.0 / - | 2.50 | 50.0 | 1.40 | 1.00 |",
+        "| no CoT, reward=user_detail | - | ✓ | ✓ | - | - | 60.0 | 60.0 [55.0, 65.0] | 100.0 / 30.0 / - | 3.00 | 60.0 | 1.90 | 1.00 |",
+        "| no CoT, reward=user_detail_supp | - | ✓ | ✓ | ✓ | - | 70.0 | 70.0 [65.0, 75.0] | 100.0 / 35.0 / - | 3.50 | 70.0 | 2.40 | 1.00 |",
+        "| no CoT, reward=full | - | ✓ | ✓ | ✓ | ✓ | 80.0 | 80.0 [75.0, 85.0] | 100.0 / 40.0 / - | 4.00 | 80.0 | 2.90 | 1.00 |",
+        "| CoT + GRPO | ✓ | ✓ | ✓ | ✓ | ✓ | 80.0 | 80.0 [75.0, 85.0] | 100.0 / 40.0 / - | 4.00 | 80.0 | - | 1.00 |",
     ]
     assert "2026-01-01" not in "\n".join(lines)  # the earlier sweep is not among the sources
 
@@ -94,6 +104,7 @@ def test_the_generalization_grid_pairs_training_and_evaluation_kinds(tmp_path, l
     text = (tmp_path / "out" / "generalization" / "table.md").read_text()
     assert "| trained on \\ evaluated on | depth | camera |" in text
     assert "| depth | 20.0 | 30.0 |" in text and "| camera | 40.0 | 50.0 |" in text
+    assert "| instruction copied | 25.0 | - |" in text  # the baseline on the depth rows, above the models
     assert (tmp_path / "out" / "generalization" / "heatmap.png").stat().st_size > 0
 
 
@@ -101,6 +112,17 @@ def test_the_same_runs_give_the_same_bytes(tmp_path, logs):
     first = {f: f.read_bytes() for files in run_report(tmp_path, logs).values() for f in files}
     again = {f: f.read_bytes() for files in run_report(tmp_path, logs).values() for f in files}
     assert first == again and len(first) == 6
+
+
+def test_several_seeds_of_a_row_show_mean_and_spread(tmp_path, logs):
+    sweep = logs / "train" / "multiruns" / "2026-01-09_00-00-00"
+    for i, (strategy, acc) in enumerate([("cot_only", 0.4), ("cot_only", 0.6), ("cot_grpo", 0.5)]):
+        job(sweep / str(i), metrics=caption_metrics(acc), config={"seed": i}, experiment="learning_strategy",
+            strategy=strategy)
+    run_report(tmp_path, logs, "learning_strategy")
+    text = (tmp_path / "out" / "learning_strategy" / "table.md").read_text()
+    assert "| CoT only (SFT) | 50.0 / 2.50 |" in text and "| 50.0 ± 14.1 (n=2) | 1.00 |" in text
+    assert "| CoT + GRPO | 50.0 / 2.50 |" in text and "| 50.0 [45.0, 55.0] | 1.00 |" in text
 
 
 def test_nothing_to_report_is_an_error_naming_what_makes_the_runs(tmp_path):

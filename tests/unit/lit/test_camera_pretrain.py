@@ -119,7 +119,7 @@ def test_a_backbone_without_camera_encoder_is_refused(tiny_dir):
 
 def test_summary_prints_both_figures(module):
     metrics = {"eval/camera_motion_acc": 0.5, "eval/camera_motion_acc_single": 0.75,
-               "eval/camera_motion_acc_untrained": 0.0, "eval/camera_motion_acc_single_untrained": 0.0}
+               "eval/camera_motion_acc_before": 0.0, "eval/camera_motion_acc_single_before": 0.0}
     (line,) = module.summary_lines(metrics)
     assert "trained 0.500 (single motions 0.750), untrained 0.000 (single motions 0.000)" in line
     assert module.summary_lines({}) == []
