@@ -31,9 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem)
         kinds = Counter(c.kind for s in samples for c in s.conditions)
+        sources = Counter(source for s in samples if s.key_elements and s.key_elements.provenance
+                          for source in s.key_elements.provenance.values())
         print(
             f"{path}: {rows} row(s), {len(samples)} usable for {args.purpose}, {len(problems)} problem(s); "
-            f"conditions: {dict(sorted(kinds.items())) or 'none'}",
+            f"conditions: {dict(sorted(kinds.items())) or 'none'}; "
+            f"key elements by provenance: {dict(sorted(sources.items())) or 'not recorded'}",
             file=sys.stderr,
         )
         total_problems += len(problems)

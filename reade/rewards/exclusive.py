@@ -74,10 +74,11 @@ def _cores() -> tuple[tuple[Core, ...], ...]:
     return tuple(families)
 
 
-def named_members(text: str) -> list[set[Core]]:
+@lru_cache(maxsize=65536)  # the same spans and values are checked against each other many times
+def named_members(text: str) -> tuple[frozenset[Core], ...]:
     """For each family, the members whose core words occur in `text` one after the other."""
     tokens = content_tokens(text)
-    return [{core for core in cores if _contains(tokens, core)} for cores in _cores()]
+    return tuple(frozenset(core for core in cores if _contains(tokens, core)) for cores in _cores())
 
 
 def excludes(element_phrase: str, span: str) -> bool:

@@ -36,7 +36,8 @@ def test_the_untrained_default_is_scored_per_aspect(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "run" / "eval_samples.jsonl").read_text().splitlines()]
     assert len(rows) == 8 and {"id", "output", "elements", "found", "quality"} <= set(rows[0])
     assert "accuracy" in done.stdout and "dense" in done.stdout
-    assert json.loads((tmp_path / "run" / "checkpoint.json").read_text()) == {"checkpoint": None, "trained": None}
+    assert json.loads((tmp_path / "run" / "checkpoint.json").read_text()) == {"checkpoint": None, "trained": None,
+                                                                              "baseline": None}
 
 
 def test_one_condition_kind_scores_only_the_rows_that_carry_it(tmp_path):

@@ -121,3 +121,38 @@ def test_key_elements_flatten_for_the_judge():
 
 def test_caption_parts_are_six():
     assert len(CAPTION_PARTS) == 6
+
+
+# --- provenance of the key elements ----------------------------------------------------------------
+
+PROVENANCE = {"fox": "text", "fox: red": "condition:identity", "trots": "derived", "pans left": "free"}
+
+
+def with_provenance(provenance, conditions=ROW["conditions"]):
+    return {**ROW, "conditions": conditions, "key_elements": {**ROW["key_elements"], "provenance": provenance}}
+
+
+def test_provenance_round_trips_and_is_optional():
+    sample = Sample.from_dict(with_provenance(PROVENANCE))
+    assert sample.key_elements.provenance == PROVENANCE
+    assert Sample.from_dict(sample.to_dict()) == sample
+    assert Sample.from_dict(ROW).key_elements.provenance is None  # real data without it
+    assert sample.key_elements.element_keys() == ["fox", "fox: red", "trots", "pans left"]
+
+
+@pytest.mark.parametrize("provenance, message", [
+    ({**PROVENANCE, "fox": "guessed"}, r"'fox': 'guessed' is not one of"),
+    ({k: v for k, v in PROVENANCE.items() if k != "trots"}, r"has no source for \['trots'\]"),
+    ({**PROVENANCE, "wolf": "text"}, r"names no key element: \['wolf'\]"),
+    ({**PROVENANCE, "fox": "condition:smell"}, "is not one of"),
+    (["text"], "expected an object"),
+])
+def test_provenance_faults_name_the_element(provenance, message):
+    with pytest.raises(SchemaError, match=message) as error:
+        Sample.from_dict(with_provenance(provenance))
+    assert error.value.field == "key_elements.provenance"
+
+
+def test_a_condition_source_needs_that_condition_in_the_row():
+    with pytest.raises(SchemaError, match="condition kinds the row does not carry: {'fox: red': 'condition:identity'}"):
+        Sample.from_dict(with_provenance(PROVENANCE, conditions=[]))

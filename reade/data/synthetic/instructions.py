@@ -217,8 +217,8 @@ def _reasoning(rng: np.random.Generator, split: str) -> Built:
         intent = (f"This needs reasoning: {context.text[0].lower()}{context.text[1:]} "
                   f"implies {join_words(list(context.details))}.")
         derived = {("attribute", background, strip_article(d)) for d in context.details}
-        if context.key not in context.text.lower():
-            derived.add(("style", context.key))
+        derived |= {fact for fact, words in ((("style", context.key), context.key), (("object", background), background))
+                    if words not in context.text.lower()}  # "the street" is a city street
     else:
         noun, background = pick_pair(rng, list(RIDDLES), BACKGROUNDS, split)
         scene = make_scene(rng, make_subject(rng, noun), background, extra_count(rng, maximum=1))

@@ -2,7 +2,8 @@
 
 Words are compared after `elements.content_words` (stop words out, light stemming). An attribute
 counts only in a sentence that also names its object, so "silver" earns nothing next to "car" when
-the element is the silver truck. R_contra is the heuristic of `reade.rewards.consistency`.
+the element is the silver truck. Words that are all there but name a sibling instead do not count
+either (`reade.rewards.exclusive`): "zoom in" is not in "a slow zoom out, in a close-up shot". R_contra is the heuristic of `reade.rewards.consistency`.
 
 Quality is 5 x the F1 of the two parts' content-word sets, the same words coverage matches: recall
 rewards saying what the reference says, precision keeps a candidate from earning it by listing
@@ -16,10 +17,11 @@ from typing import Any
 from reade.rewards.consistency import contradicts
 from reade.rewards.content import coverage
 from reade.rewards.elements import Element, content_words, element_list
+from reade.rewards.exclusive import excludes
 from reade.rewards.judges.base import QUALITY_MAX, CoverageQuery, ElementQuery, Judge, QualityQuery
 from reade.rewards.text import sentences
 
-VERSION = "1"
+VERSION = "2"  # 2: near misses excluded
 
 
 class LexicalJudge(Judge):
@@ -42,13 +44,15 @@ class LexicalJudge(Judge):
 
 
 def covered_elements(elements: list[Element], text: str) -> list[bool]:
-    """For each value: every word of it (and, for an attribute, of its object's name) in one sentence."""
-    sentence_words = [content_words(s) for s in sentences(text)]
-    return [_covered(content_words(e.phrase), sentence_words) for e in elements]
+    """For each value: every word of it (and, for an attribute, of its object's name) in one sentence
+    that names no sibling of it in its stead."""
+    split = [(s, content_words(s)) for s in sentences(text)]
+    return [_covered(e.phrase, split) for e in elements]
 
 
-def _covered(needed: set[str], sentence_words: list[set[str]]) -> bool:
-    return bool(needed) and any(needed <= words for words in sentence_words)
+def _covered(phrase: str, split: list[tuple[str, set[str]]]) -> bool:
+    needed = content_words(phrase)
+    return bool(needed) and any(needed <= words and not excludes(phrase, sentence) for sentence, words in split)
 
 
 def word_f1(candidate: set[str], reference: set[str]) -> float:

@@ -23,6 +23,7 @@ from reade.data.synthetic.scene import Subject
 from reade.data.synthetic.sound import ambience_audio
 from reade.data.synthetic.trajectory import camera_trajectory
 from reade.data.synthetic.vocab import COLOURS, HELD_OUT_PAIRS
+from reade.rewards.elements import content_words
 from reade.schema import CONDITION_KINDS, REASONING_STEPS, Sample, parse_output, render_output
 
 SMALL = {"n_train": 64, "n_val": 8, "n_test": 16, "seed": 0}
@@ -121,6 +122,33 @@ def test_held_out_pairs_appear_only_in_test(dataset):
         if sample.meta["split"] != "test":
             assert pair not in HELD_OUT_PAIRS, sample.id
     assert all(s.meta["held_out_pair"] for s in all_samples(dataset) if s.meta["split"] == "test")
+
+
+def test_every_key_element_records_where_a_reader_finds_it(dataset):
+    sources = Counter()
+    for sample in all_samples(dataset):
+        provenance = sample.key_elements.provenance
+        assert list(provenance) == sample.key_elements.element_keys(), sample.id  # complete, in order
+        instruction = content_words(sample.instruction)
+        for key, source in provenance.items():
+            sources[source] += 1
+            if source == "text":  # stated: every word of the value is in the instruction
+                assert content_words(key.replace(":", " ")) <= instruction, (sample.id, key, sample.instruction)
+        kind = sample.meta.get("reasoning")
+        derived = [key for key, source in provenance.items() if source == "derived"]
+        assert bool(derived) == (kind is not None), sample.id  # only reasoning asks for a hop, and each does
+        if kind in ("riddle", "transformation"):  # the animal the riddle names or the young form becomes
+            noun = sample.meta["scene"]["subjects"][0]["noun"]
+            assert provenance[noun] == "derived" and noun not in instruction, sample.id
+    assert {"text", "derived", "free", "condition:identity", "condition:camera", "condition:audio"} <= set(sources)
+
+
+def test_the_gold_dense_caption_states_every_inferable_element(dataset):
+    for sample in all_samples(dataset):
+        dense = content_words(sample.caption.dense)
+        for key, source in sample.key_elements.provenance.items():
+            if source != "free":
+                assert content_words(key.replace(":", " ")) <= dense, (sample.id, key, source)
 
 
 # --- condition files -----------------------------------------------------------------------------
