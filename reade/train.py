@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from reade.config import check_known_keys
 from reade.errors import DataError, ReadeError, exit_on_user_error
-from reade.evaluate import caption_scores, test_rows
+from reade.evaluate import caption_scores, report_lines, test_rows
 from reade.lit.strategies import check_strategy, whole_model
 from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config
@@ -84,7 +84,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if judge is not None and judge is not getattr(module, "judge", None):
             judge.close()
         close_logger(logger, failed)
-    print("\n".join([f"run folder: {output_dir}", *module.summary_lines(metrics)]), flush=True)
+    captions = report_lines(metrics, judge.backend) if judge is not None and "eval/acc_dense" in metrics else []
+    print("\n".join([f"run folder: {output_dir}", *module.summary_lines(metrics), *captions]), flush=True)
     return metrics
 
 
