@@ -7,8 +7,8 @@ already; after the first call the decoder layers are, so Lightning would hand th
 module, whose root weights (embeddings, media towers, norm, head) stay shards that nothing gathers.
 `FSDPStrategy` keeps the first root unit for the module's later calls.
 
-After fit the weights are shards on every rank; the HF export and the caption metrics want the
-whole model on rank 0 (`whole_model`).
+After fit the weights are shards on every rank; the HF export wants the whole model on rank 0
+(`whole_model`). The caption metrics score the outputs the test loop decoded, so they need no copy.
 """
 
 from __future__ import annotations
