@@ -40,6 +40,7 @@ from reade.lit.eval_rows import all_rows
 from reade.lit.sft import SFTDataModule
 from reade.models.interpreter import InterpreterModel
 from reade.models.processing import IGNORE_INDEX
+from reade.results.intervals import bootstrap_ratio
 from reade.rewards.camera_motion import camera_motion_correct
 from reade.rl.rollout.decode import greedy_completions
 
@@ -202,11 +203,14 @@ class CameraPretrainModule(L.LightningModule):
         right, total = sum(row["correct"] for row in rows), len(rows)
         right_single, total_single = sum(row["correct"] for row in singles), len(singles)
         tag = self.eval_tag
-        self.log(f"eval/camera_motion_acc{tag}", right / max(total, 1), rank_zero_only=True)
-        self.log(f"eval/camera_motion_acc_single{tag}", right_single / max(total_single, 1), rank_zero_only=True)
-        if total > total_single:
-            combined = (right - right_single) / (total - total_single)
-            self.log(f"eval/camera_motion_acc_combined{tag}", combined, rank_zero_only=True)
+        groups = {"": rows, "_single": singles, "_combined": [row for row in rows if row["combined"]]}
+        for name, group in groups.items():
+            if group:  # each accuracy with its bootstrap 95 % interval over rows
+                hits = [float(row["correct"]) for row in group]
+                low, high = bootstrap_ratio(hits, [1.0] * len(hits))
+                self.log_dict({f"eval/camera_motion_acc{name}{tag}": sum(hits) / len(hits),
+                               f"eval/camera_motion_acc{name}{tag}_ci_low": low,
+                               f"eval/camera_motion_acc{name}{tag}_ci_high": high}, rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
             path = Path(self.samples_path.format(tag=tag))
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ def test_metrics_and_artifacts(finished_run):
                 "eval/camera_motion_acc_single_before", "train/loss", "val/loss", "data/train_rows",
                 "data/test_majority_motion_acc"):
         assert key in metrics, key
+    assert metrics["eval/camera_motion_acc_ci_low"] <= metrics["eval/camera_motion_acc"] <= metrics["eval/camera_motion_acc_ci_high"]
     assert metrics["data/train_rows"] == 24 and torch.isfinite(torch.tensor(metrics["train/loss"]))
     rows = [json.loads(line) for line in (out / "eval_samples.jsonl").read_text().splitlines()]
     assert len(rows) == 8 and {"output", "gold", "correct"} <= set(rows[0])
