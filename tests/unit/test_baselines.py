@@ -10,7 +10,7 @@ import pytest
 
 from reade.baselines import baseline_outputs, instruction_output, most_common_caption
 from reade.data.validate import main as validate_main
-from reade.errors import ConfigError
+from reade.errors import ConfigError, DataError
 from reade.evaluate import evaluate
 from reade.schema import StructuredCaption, parse_output
 from tests.conftest import compose_config
@@ -96,3 +96,21 @@ def test_a_baseline_with_a_checkpoint_is_refused(tmp_path):
     cfg = compose_config("evaluate", [*DATA, f"paths.root_dir={tmp_path}", "baseline=oracle"], tmp_path)
     with pytest.raises(ConfigError, match="baseline=oracle: expected one of"):
         evaluate(cfg)
+
+
+def test_a_broken_training_file_is_named_before_the_constant_caption(scored, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("train", "test"):
+        source = next(scored["root"].rglob(f"{split}.jsonl"))
+        lines = source.read_text().splitlines()
+        if split == "train":
+            lines[3] = lines[3].replace('"caption": {', '"caption": {"colour": "red", ', 1)
+        (data / f"{split}.jsonl").write_text("\n".join(lines) + "\n")
+    (data / "assets").symlink_to(next(scored["root"].rglob("assets")))
+    cfg = compose_config("evaluate", ["data=jsonl", f"data.train_file={data / 'train.jsonl'}",
+                                      f"data.test_file={data / 'test.jsonl'}", "judge=lexical", "logger=csv",
+                                      f"paths.root_dir={tmp_path}", "baseline=constant"], tmp_path / "run")
+    with pytest.raises(DataError, match=rf"{data / 'train.jsonl'}: 1 problem") as error:
+        evaluate(cfg)
+    assert f"{data / 'train.jsonl'}:4: caption: unknown parts ['colour']" in str(error.value)

@@ -127,3 +127,29 @@ def test_cache_file_is_shared_by_two_connections(tmp_path):
     one.put_many({"k": 0.25})
     assert two.get_many(["k", "missing"]) == {"k": 0.25}
     one.close(), two.close()
+
+
+class SetRecordingJudge(ScriptedJudge):
+    """Records the one-value sets the default element question turns into."""
+
+    async def _coverage(self, queries):
+        self.sets = [q.elements.to_dict() for q in queries]
+        return await super()._coverage(queries)
+
+
+def test_elements_default_to_one_value_sets_and_are_cached_apart(tmp_path):
+    from reade.rewards.elements import Element
+    from reade.rewards.judges.base import ElementQuery
+
+    judge = SetRecordingJudge({"A silver truck with white stripes.": 1.0}, cache_dir=tmp_path)
+    text = "A silver truck with white stripes."
+    queries = [ElementQuery(Element("attribute", "silver", "truck"), text), ElementQuery(Element("camera", "pan left"), text),
+               ElementQuery(Element("object", "truck"), "")]
+    assert asyncio.run(judge.elements(queries)) == [1.0, 1.0, 0.0]  # an empty text states nothing, no call
+    assert judge.sets == [  # an attribute is asked as the phrase it describes: exactly one value per set
+        {"objects": [{"name": "silver truck", "attributes": []}], "actions": [], "camera": [], "style": []},
+        {"objects": [], "actions": [], "camera": ["pan left"], "style": []},
+    ]
+    assert asyncio.run(judge.elements(queries[:2])) == [1.0, 1.0] and judge.calls == [2]  # cached
+    assert asyncio.run(judge.coverage([CoverageQuery(TRUCK, text)])) == [1.0] and judge.calls == [2, 1]  # its own kind
+    judge.close()
