@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from reade.data.collate import InterpreterCollator
 from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
+from reade.results.intervals import bootstrap_ratio
 from reade.rl.rollout.decode import greedy_completions
 from reade.schema import parse_output
 
@@ -135,8 +136,11 @@ class SFTModule(L.LightningModule):
         eval/answer_rate: outputs whose six-part <answer> parses, with or without a trace."""
         rows = self.eval_outputs = all_rows(self._eval_rows)
         hits, answers, total = sum(row["format_ok"] for row in rows), sum(row["answer_ok"] for row in rows), len(rows)
-        self.log(f"eval/format_rate{self.eval_tag}", hits / max(total, 1), rank_zero_only=True)
-        self.log(f"eval/answer_rate{self.eval_tag}", answers / max(total, 1), rank_zero_only=True)
+        for name, field in (("format_rate", "format_ok"), ("answer_rate", "answer_ok")):  # with 95 % intervals
+            ok = [float(row[field]) for row in rows]
+            low, high = bootstrap_ratio(ok, [1.0] * len(ok))
+            self.log_dict({f"eval/{name}{self.eval_tag}": sum(ok) / max(total, 1), f"eval/{name}{self.eval_tag}_ci_low": low,
+                           f"eval/{name}{self.eval_tag}_ci_high": high}, rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
             path = Path(self.samples_path.format(tag=self.eval_tag))
             path.parent.mkdir(parents=True, exist_ok=True)

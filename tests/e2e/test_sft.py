@@ -76,7 +76,8 @@ def test_metrics_and_artifacts(finished_run):
     assert len(rows) == 4 and {"id", "output", "format_ok", "errors", "elements", "found", "quality"} <= set(rows[0])
     assert saved["eval/format_rate"] == sum(row["format_ok"] for row in rows) / 4
     assert (out / "eval_samples_before.jsonl").exists()
-    for key in ("eval/acc_inferable_dense", "eval/acc_text", "eval/acc_dense_ci_low", "eval/acc_dense_ci_high"):
+    for key in ("eval/acc_inferable_dense", "eval/acc_text", "eval/acc_dense_ci_low", "eval/acc_dense_ci_high",
+                "eval/format_rate_before_ci_low", "eval/format_rate_before_ci_high"):
         assert key in saved, key
     assert not any(key.endswith("_untrained") or key.endswith("_after") for key in saved)  # one naming
 
