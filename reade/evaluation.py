@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from reade.results.intervals import bootstrap_ratio
+from reade.results.intervals import with_interval
 from reade.rewards.aspects import ASPECT_PARTS, aspect_elements
 from reade.rewards.elements import element_list
 from reade.rewards.judges.base import ElementQuery, Judge, QualityQuery
@@ -83,10 +83,8 @@ def accuracy_keys(aspect: str, source: str | None) -> list[str]:
 
 def row_keys(aspect: str, with_provenance: bool) -> list[str]:
     """Every accuracy an element of `aspect` can count in, so that a row reports zero where it has none."""
-    if not with_provenance:
-        return [aspect]
-    by_source = [*dict.fromkeys(SOURCE_KEYS.values()), "condition"] if aspect == "dense" else []
-    return [aspect, f"inferable_{aspect}", *by_source]
+    sources = SOURCE_KEYS if with_provenance else [None]
+    return list(dict.fromkeys(key for source in sources for key in accuracy_keys(aspect, source)))
 
 
 async def aevaluate(judge: Judge, items: Sequence[EvalItem]) -> tuple[dict[str, float], list[dict[str, Any]]]:
@@ -138,22 +136,17 @@ def split_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """Pooled accuracies, mean qualities and rates, each with its bootstrap interval over rows; NaN
     verdicts left out and counted. An accuracy whose rows judged no element is NaN."""
     metrics: dict[str, float] = {}
-
-    def put(name: str, numerators: list[float], denominators: list[float]) -> None:
-        total = sum(denominators)
-        metrics[name] = sum(numerators) / total if total else math.nan
-        metrics[f"{name}_ci_low"], metrics[f"{name}_ci_high"] = bootstrap_ratio(numerators, denominators)
-
     keys = list(dict.fromkeys(key for row in rows for key in row["elements"]))
     for key in keys:
         judged = [row for row in rows if key in row["elements"]]
-        put(f"acc_{key}", [row["found"][key] for row in judged], [row["elements"][key] for row in judged])
+        metrics.update(with_interval(f"acc_{key}", [row["found"][key] for row in judged],
+                                     [row["elements"][key] for row in judged]))
     for aspect in ASPECT_PARTS:
         scores = [row["quality"][aspect] for row in rows if aspect in row["quality"]]
         good = [s for s in scores if not math.isnan(s)]
-        put(f"quality_{aspect}", good, [1.0] * len(good))
+        metrics.update(with_interval(f"quality_{aspect}", good, [1.0] * len(good)))
         metrics[f"nan_{aspect}"] = float(sum(row["nan"].get(aspect, 0) for row in rows) + len(scores) - len(good))
     for rate, field in (("format_rate", "format_ok"), ("answer_rate", "answer_ok")):
-        put(rate, [float(row[field]) for row in rows], [1.0] * len(rows))
+        metrics.update(with_interval(rate, [float(row[field]) for row in rows], [1.0] * len(rows)))
     metrics["samples"] = float(len(rows))
     return metrics

@@ -164,7 +164,7 @@ class KeyElements:
         flat = []
         for obj in self.objects:
             flat.append(obj.name)
-            flat.extend(f"{obj.name}: {attribute}" for attribute in obj.attributes)
+            flat.extend(attribute_key(obj.name, attribute) for attribute in obj.attributes)
         return flat + list(self.actions) + list(self.camera) + list(self.style)
 
 
@@ -206,6 +206,11 @@ class SampleKeyElements:
 
     def element_keys(self) -> list[str]:
         return element_keys(self.user, self.supplementary, self.imaginative)
+
+
+def attribute_key(owner: str, attribute: str) -> str:
+    """How an attribute is named among the elements: "truck: silver"."""
+    return f"{owner}: {attribute}"
 
 
 def element_keys(*sets: KeyElements) -> list[str]:

@@ -40,7 +40,7 @@ from reade.lit.eval_rows import all_rows
 from reade.lit.sft import SFTDataModule
 from reade.models.interpreter import InterpreterModel
 from reade.models.processing import IGNORE_INDEX
-from reade.results.intervals import bootstrap_ratio
+from reade.results.intervals import with_interval
 from reade.rewards.camera_motion import camera_motion_correct
 from reade.rl.rollout.decode import greedy_completions
 
@@ -207,10 +207,8 @@ class CameraPretrainModule(L.LightningModule):
         for name, group in groups.items():
             if group:  # each accuracy with its bootstrap 95 % interval over rows
                 hits = [float(row["correct"]) for row in group]
-                low, high = bootstrap_ratio(hits, [1.0] * len(hits))
-                self.log_dict({f"eval/camera_motion_acc{name}{tag}": sum(hits) / len(hits),
-                               f"eval/camera_motion_acc{name}{tag}_ci_low": low,
-                               f"eval/camera_motion_acc{name}{tag}_ci_high": high}, rank_zero_only=True)
+                self.log_dict(with_interval(f"eval/camera_motion_acc{name}{tag}", hits, [1.0] * len(hits)),
+                              rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
             path = Path(self.samples_path.format(tag=tag))
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from reade.data.collate import InterpreterCollator
 from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
-from reade.results.intervals import bootstrap_ratio
+from reade.results.intervals import with_interval
 from reade.rl.rollout.decode import greedy_completions
 from reade.schema import parse_output
 
@@ -138,9 +138,7 @@ class SFTModule(L.LightningModule):
         hits, answers, total = sum(row["format_ok"] for row in rows), sum(row["answer_ok"] for row in rows), len(rows)
         for name, field in (("format_rate", "format_ok"), ("answer_rate", "answer_ok")):  # with 95 % intervals
             ok = [float(row[field]) for row in rows]
-            low, high = bootstrap_ratio(ok, [1.0] * len(ok))
-            self.log_dict({f"eval/{name}{self.eval_tag}": sum(ok) / max(total, 1), f"eval/{name}{self.eval_tag}_ci_low": low,
-                           f"eval/{name}{self.eval_tag}_ci_high": high}, rank_zero_only=True)
+            self.log_dict(with_interval(f"eval/{name}{self.eval_tag}", ok, [1.0] * len(ok)), rank_zero_only=True)
         if self.samples_path and self.trainer.is_global_zero:
             path = Path(self.samples_path.format(tag=self.eval_tag))
             path.parent.mkdir(parents=True, exist_ok=True)

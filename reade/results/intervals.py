@@ -36,6 +36,14 @@ def bootstrap_ratio(numerators: Sequence[float], denominators: Sequence[float], 
     return low, high
 
 
+def with_interval(name: str, numerators: Sequence[float], denominators: Sequence[float]) -> dict[str, float]:
+    """`{name: Σ num / Σ den, name_ci_low: ..., name_ci_high: ...}`, the way every accuracy, rate and
+    mean quality of a run is written (NaN where nothing was judged)."""
+    total = sum(denominators)
+    low, high = bootstrap_ratio(numerators, denominators)
+    return {name: sum(numerators) / total if total else math.nan, f"{name}_ci_low": low, f"{name}_ci_high": high}
+
+
 def mean_and_sd(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation over seeds (NaN values left out; sd 0 for one value)."""
     kept = [v for v in values if not math.isnan(v)]

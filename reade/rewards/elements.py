@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reade.schema import KeyElements
+from reade.schema import KeyElements, attribute_key
 
 # "in" is not a stop word: it is the direction of "zoom in" and "dolly in".
 STOPWORDS = frozenset(
@@ -27,7 +27,7 @@ class Element:
     @property
     def key(self) -> str:
         """The element as `KeyElements.elements()` writes it: the key of a provenance map."""
-        return f"{self.owner}: {self.text}" if self.kind == "attribute" else self.text
+        return attribute_key(self.owner, self.text) if self.kind == "attribute" else self.text
 
     @property
     def phrase(self) -> str:

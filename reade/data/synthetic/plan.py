@@ -13,7 +13,7 @@ from reade.data.synthetic.instructions import Built, build
 from reade.data.synthetic.scene import Fact, Scene
 from reade.data.synthetic.think import think_trace
 from reade.data.synthetic.vocab import AMBIENCES, HELD_OUT_PAIRS
-from reade.schema import FREE, Condition, KeyElements, KeyObject, Sample, SampleKeyElements
+from reade.schema import FREE, Condition, KeyElements, KeyObject, Sample, SampleKeyElements, attribute_key
 
 SPLITS = ("train", "val", "test")
 # Separate random streams per sample: one decides the scene and texts, the other the rendering noise,
@@ -130,7 +130,7 @@ def _source(fact: Fact, built: Built, carriers: dict[Fact, str]) -> str:
 
 def element_key(fact: Fact) -> str:
     """The fact as `KeyElements.elements()` names it."""
-    return f"{fact[1]}: {fact[2]}" if fact[0] == "attribute" else fact[1]
+    return attribute_key(fact[1], fact[2]) if fact[0] == "attribute" else fact[1]
 
 
 def _key_elements(ordered: list[Fact], chosen: set[Fact]) -> KeyElements:

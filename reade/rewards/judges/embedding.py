@@ -9,7 +9,7 @@ short spans keeps a one-word value ("woman") from being diluted by the rest of a
 
 The threshold 0.5 was chosen from measured cosines: the paraphrases in the table of
 tests/unit/rewards/test_offline_judges.py reach 0.53-0.80 on their best span, other facts at most
-0.38. Near misses reach 0.6-0.8 (the opposite direction, another colour, shot size, angle, light,
+0.38. Near misses reach up to 0.85 (the opposite direction, another colour, shot size, angle, light,
 style or noun of the same category) and are excluded by `conflicts` (`reade.rewards.exclusive`):
 a span that names a sibling of the element and not the element itself never matches it. The
 threshold and the exclusion rules (`EXCLUSIONS`) are part of the judge's identity, so changing either

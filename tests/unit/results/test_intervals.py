@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from reade.results.intervals import bootstrap_ratio, mean_and_sd
+from reade.results.intervals import bootstrap_ratio, mean_and_sd, with_interval
 
 
 def test_identical_rows_have_no_spread():
@@ -43,3 +43,10 @@ def test_the_same_rows_give_the_same_bounds_and_nothing_judged_gives_nan():
 ])
 def test_mean_and_sd_over_seeds(values, expected):
     assert mean_and_sd(values) == pytest.approx(expected)
+
+
+def test_with_interval_writes_the_value_and_its_bounds():
+    written = with_interval("eval/acc_dense", [1.0, 0.0, 2.0], [1.0, 1.0, 2.0])
+    assert written["eval/acc_dense"] == 0.75
+    assert written["eval/acc_dense_ci_low"] <= 0.75 <= written["eval/acc_dense_ci_high"]
+    assert all(math.isnan(v) for v in with_interval("eval/acc_style", [], []).values())
