@@ -165,6 +165,7 @@ class SFTDataModuleConfig:
     eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]
     eval_limit: int = "${stage.eval.limit}"  # type: ignore[assignment]
     instruction_dropout: float = "${stage.instruction_dropout}"  # type: ignore[assignment]
+    describe_fraction: float = "${stage.describe_fraction}"  # type: ignore[assignment]
     max_length: int = "${data.max_length}"  # type: ignore[assignment]
     num_workers: int = "${data.num_workers}"  # type: ignore[assignment]
     reasoning: bool = "${stage.reasoning}"  # type: ignore[assignment]
@@ -187,6 +188,9 @@ class SFTStageConfig:
     gradient_clip_val: float = 1.0
     log_every_n_steps: int = 10
     instruction_dropout: float = 0.4
+    # The share of training rows whose conditions all carry a description that become
+    # describe-the-reference rows (reade.data.collate.InterpreterCollator): 0 on a pretrained backbone.
+    describe_fraction: float = 0.0
     # Targets hold the <think> trace before the answer; false: the answer alone (stage=sft_no_cot).
     reasoning: bool = True
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)

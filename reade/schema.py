@@ -57,24 +57,34 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class Condition:
-    """One non-textual input; `path` is relative to the JSONL file that lists it."""
+    """One non-textual input; `path` is relative to the JSONL file that lists it.
+
+    `description` (optional) says in words what the file shows ("a white dog with a red harness"):
+    SFT turns rows into describe-the-reference rows with it (`stage.describe_fraction`), the
+    grounding a randomly initialised tower needs before it can feed a caption."""
 
     kind: str
     path: str
+    description: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "path": self.path} | ({"description": self.description} if self.description else {})
 
     @classmethod
     def from_dict(cls, raw: Any, where: str) -> Condition:
         if not isinstance(raw, dict):
             raise SchemaError(f"expected an object, got {type(raw).__name__}", where)
-        unknown = set(raw) - {"kind", "path"}
+        unknown = set(raw) - {"kind", "path", "description"}
         if unknown:
             raise SchemaError(f"unknown keys {sorted(unknown)}", where)
-        kind, path = raw.get("kind"), raw.get("path")
+        kind, path, description = raw.get("kind"), raw.get("path"), raw.get("description")
         if kind not in CONDITION_KINDS:
             raise SchemaError(f"kind {kind!r} is not one of {list(CONDITION_KINDS)}", f"{where}.kind")
         if not isinstance(path, str) or not path.strip():
             raise SchemaError("path must be a non-empty string", f"{where}.path")
-        return cls(kind=kind, path=path)
+        if description is not None and (not isinstance(description, str) or not description.strip()):
+            raise SchemaError("description must be a non-empty string when given", f"{where}.description")
+        return cls(kind=kind, path=path, description=description)
 
 
 @dataclass(frozen=True)
@@ -290,7 +300,7 @@ class Sample:
         row: dict[str, Any] = {
             "id": self.id,
             "instruction": self.instruction,
-            "conditions": [{"kind": c.kind, "path": c.path} for c in self.conditions],
+            "conditions": [c.to_dict() for c in self.conditions],
         }
         if self.think is not None:
             row["think"] = self.think

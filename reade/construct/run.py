@@ -133,7 +133,8 @@ async def _build_all(stage: Stage, todo: list[Sample], endpoints: Endpoints, led
 def relative_paths(row: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     """Condition paths relative to the output file, as the data contract wants (the input's are absolute here)."""
     base = out_dir.resolve()
-    return {**row, "conditions": [{"kind": c["kind"], "path": os.path.relpath(c["path"], base)} for c in row["conditions"]]}
+    return {**row, "conditions": [{k: v for k, v in c.items() if v is not None} | {"path": os.path.relpath(c["path"], base)}
+                             for c in row["conditions"]]}
 
 
 def _usage(endpoints: Endpoints) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from reade.data.conditions import ConditionError, condition_payload, read_condition
 from reade.errors import DataError
+from reade.models.prompt import DESCRIBE_INSTRUCTION, describe_target
 
 
 def read_payloads(row: dict[str, Any]) -> list[tuple[str, object]]:
@@ -21,30 +22,50 @@ def read_payloads(row: dict[str, Any]) -> list[tuple[str, object]]:
         raise DataError(f"sample {row['id']}: a condition file changed since the dataset was checked: {error}") from error
 
 
+def describable(row: dict[str, Any]) -> bool:
+    """A row can become a describe-the-reference row when it has conditions and each says what it shows."""
+    return bool(row["conditions"]) and all(c.get("description") for c in row["conditions"])
+
+
 class InterpreterCollator:
     """Rows → processor batch.
 
     `instruction_dropout` (paper Table 10: 0.4) blanks the textual instruction of a sample that has
     conditions, so the interpreter learns to read what the conditions show instead of copying the
     text. A sample without conditions always keeps its instruction: there would be nothing left.
+
+    `describe_fraction` turns that share of the describable rows (`describable`) into
+    describe-the-reference rows: the instruction becomes `DESCRIBE_INSTRUCTION` and the target one
+    line per condition saying what it shows. Every token of such a target comes from the
+    conditions, so the towers get a gradient no text can short-cut; dropping the instruction but
+    keeping a caption the text decides would teach guessing instead.
     """
 
-    def __init__(self, processor, *, with_targets: bool, instruction_dropout: float = 0.0, max_length: int | None = None):
-        if not 0.0 <= instruction_dropout < 1.0:
-            raise ValueError(f"instruction_dropout must lie in [0, 1), got {instruction_dropout}")
+    def __init__(self, processor, *, with_targets: bool, instruction_dropout: float = 0.0,
+                 describe_fraction: float = 0.0, max_length: int | None = None):
+        for name, value in (("instruction_dropout", instruction_dropout), ("describe_fraction", describe_fraction)):
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1), got {value}")
         self.processor = processor
         self.with_targets = with_targets
         self.instruction_dropout = instruction_dropout
+        self.describe_fraction = describe_fraction
         self.max_length = max_length
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        instructions, conditions = [], []
+        instructions, conditions, targets = [], [], []
         for row in rows:
             payloads = read_payloads(row)
+            conditions.append(payloads)
+            if describable(row) and random.random() < self.describe_fraction:
+                instructions.append(DESCRIBE_INSTRUCTION)
+                targets.append(describe_target([c["kind"] for c in row["conditions"]],
+                                               [c["description"] for c in row["conditions"]]))
+                continue
             drop = payloads and random.random() < self.instruction_dropout
             instructions.append("" if drop else row["instruction"])
-            conditions.append(payloads)
-        targets = [row["target"] for row in rows] if self.with_targets else None
+            targets.append(row.get("target"))
+        targets = targets if self.with_targets else None
         try:
             batch = dict(self.processor(instructions, conditions, targets=targets, max_length=self.max_length))
         except ValueError as error:

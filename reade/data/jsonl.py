@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from reade.data.conditions import ConditionError, read_condition
 from reade.errors import DataError
-from reade.schema import Condition, Sample, SchemaError
+from reade.schema import Sample, SchemaError
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def _check_row(text: str, path: Path, number: int, base: Path, require: tuple[st
     ]
     conditions = []
     for i, condition in enumerate(sample.conditions):
-        absolute = Condition(condition.kind, str((base / condition.path).resolve()))
+        absolute = replace(condition, path=str((base / condition.path).resolve()))
         try:
             read_condition(condition.kind, Path(absolute.path))
         except ConditionError as error:
@@ -147,7 +147,8 @@ def _to_row(sample: Sample, require: tuple[str, ...]) -> dict:
     return {
         "id": sample.id,
         "instruction": sample.instruction,
-        "conditions": [{"kind": c.kind, "path": c.path} for c in sample.conditions],
+        # every key in every row: arrow infers one struct for the whole column
+        "conditions": [{"kind": c.kind, "path": c.path, "description": c.description} for c in sample.conditions],
         "target": sample.target(reasoning="think" in require) if "caption" in require else None,
         # JSON text: arrow would otherwise merge the nested key-element sets into one inferred schema
         "key_elements": json.dumps(sample.key_elements.to_dict()) if "key_elements" in require else None,

@@ -40,7 +40,7 @@ from reade.data.synthetic.sound import ambience_audio
 from reade.data.synthetic.trajectory import camera_trajectory
 from reade.utils.io import write_dataset_once
 
-GENERATOR_VERSION = 2  # 2: provenance of the key elements; the dense part states every inferable fact
+GENERATOR_VERSION = 3  # 2: provenance of the key elements; the dense part states every inferable fact; 3: condition descriptions, distinguishable figures
 PROGRESS_THRESHOLD = 100
 
 
@@ -102,7 +102,7 @@ def _write_conditions(plan: Plan, root: Path, image_size: int, frames: int, audi
     """Renders the source scene: for edits the reference before the edit, otherwise the target itself."""
     source = plan.built.source
     rng = plan.render_rng()
-    subjects = iter(source.subjects)
+    subjects = iter(plan.built.references)
     for condition in plan.condition_paths():
         path = root / condition.path
         path.parent.mkdir(parents=True, exist_ok=True)

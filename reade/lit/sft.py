@@ -33,7 +33,8 @@ class SFTDataModule(SplitsDataModule):
 
     def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None, kinds: list[str],
                  on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int, instruction_dropout: float,
-                 max_length: int, num_workers: int = 0, synthesize: Any = None, reasoning: bool = True):
+                 max_length: int, num_workers: int = 0, synthesize: Any = None, reasoning: bool = True,
+                 describe_fraction: float = 0.0):
         if not reasoning:
             self.consumer = "sft_answer"  # targets are the answer alone: rows need no think trace
         super().__init__({"train": train_file, "val": val_file, "test": test_file}, kinds, on_error, synthesize)
@@ -42,6 +43,7 @@ class SFTDataModule(SplitsDataModule):
         self.eval_batch_size = eval_batch_size
         self.eval_limit = eval_limit
         self.instruction_dropout = instruction_dropout
+        self.describe_fraction = describe_fraction
         self.max_length = max_length
         self.num_workers = num_workers
 
@@ -68,6 +70,7 @@ class SFTDataModule(SplitsDataModule):
             self.processor,
             with_targets=with_targets,
             instruction_dropout=self.instruction_dropout if train else 0.0,
+            describe_fraction=self.describe_fraction if train else 0.0,
             max_length=self.max_length,
         )
 

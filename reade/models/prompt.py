@@ -73,6 +73,16 @@ def condition_labels(kinds: list[str]) -> list[str]:
     return labels
 
 
+# A describe-the-reference row asks this instead of its instruction (SFT `stage.describe_fraction`).
+DESCRIBE_INSTRUCTION = "Describe each attached condition."
+
+
+def describe_target(kinds: list[str], descriptions: list[str]) -> str:
+    """The answer to DESCRIBE_INSTRUCTION: one line per condition, labelled as the prompt labels it,
+    `Identity reference 1: a white dog with a red harness.`"""
+    return "\n".join(f"{label} {text.rstrip('.')}." for label, text in zip(condition_labels(kinds), descriptions))
+
+
 def user_content(blocks: list[ConditionBlock], instruction: str) -> str:
     """Condition blocks with expanded placeholders, then the instruction (which may be empty)."""
     parts = []

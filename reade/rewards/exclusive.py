@@ -32,6 +32,7 @@ from reade.data.synthetic.vocab import (
     CAMERA_MOTIONS,
     HAIR_STYLES,
     LIGHTINGS,
+    MOODS,
     NOUNS,
     SHOTS,
     STYLES,
@@ -50,7 +51,7 @@ FAMILIES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
                frozenset({"shot", "angle", "view", "camera", "slow"})),
     "look": ((*LIGHTINGS, "night", "sunset", "sunrise", "candlelight", "neon light", "studio light",
               *STYLES, "oil painting", "cartoon", "3d render", "pixel art", "black-and-white", "claymation", "noir",
-              *dict.fromkeys(a.mood for a in AMBIENCES.values())),
+              *MOODS),
              frozenset({"light", "sun", "glow", "daylight", "style", "film", "mood"})),
     # one spelling of each colour: "grey" and "gray" are one member, named by neither alone
     "colour": (tuple(sorted(COLOURS - {"gray", "gold"})), frozenset()),

@@ -15,7 +15,7 @@ from reade.schema import CAPTION_PARTS, Sample, render_output
 
 ASPECT_WORDS = {
     "camera": lambda scene: ["slow " + scene["camera"], "static camera", scene["camera"], scene["shot"], scene["angle"]],
-    "style": lambda scene: [scene["style"] + " style", scene["style"], scene["lighting"]],
+    "style": lambda scene: [scene["style"] + " style", scene["style"], scene["lighting"], scene["mood"] + " mood"],
 }
 KINDS = ("gold", "other", *(f"no_{aspect}" for aspect in ASPECT_WORDS))
 

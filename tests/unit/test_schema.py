@@ -93,6 +93,8 @@ def test_part_continuation_lines_are_joined():
         ({"conditions": [{"kind": "lidar", "path": "x"}]}, "conditions[0].kind"),
         ({"conditions": [{"kind": "depth", "path": ""}]}, "conditions[0].path"),
         ({"conditions": {"kind": "depth"}}, "conditions"),
+        ({"conditions": [{"kind": "depth", "path": "d.npz", "description": " "}]}, "conditions[0].description"),
+        ({"conditions": [{"kind": "depth", "path": "d.npz", "description": 3}]}, "conditions[0].description"),
         ({"think": "<think>nested</think>"}, "think"),
         ({"caption": {**CAPTION.to_dict(), "style": ""}}, "caption.style"),
         ({"caption": {**CAPTION.to_dict(), "mood": "x"}}, "caption"),
@@ -105,6 +107,14 @@ def test_bad_rows_name_their_field(change, field):
     with pytest.raises(SchemaError) as error:
         Sample.from_dict({**ROW, **change})
     assert error.value.field == field
+
+
+def test_a_condition_description_round_trips_and_is_optional():
+    described = {**ROW, "conditions": [{"kind": "identity", "path": "id0.png", "description": "a white dog"}]}
+    sample = Sample.from_dict(described)
+    assert sample.conditions[0].description == "a white dog"
+    assert sample.to_dict()["conditions"] == described["conditions"]
+    assert Sample.from_dict(ROW).to_dict()["conditions"] == ROW["conditions"]  # no key when not given
 
 
 def test_target_needs_think_and_caption():

@@ -2,7 +2,9 @@
 
 The category decides the silhouette (figure, quadruped, vehicle, creature), the first colour paints
 hair, fur, paint or body and the second the garment, accessory or detail, so a model that reads the
-image can recover "long blonde hair" or "green harness". Drawn at 4x and downsampled for clean edges.
+image can recover "long blonde hair" or "green harness". Every word a caption takes from an image
+shows in it: a child is drawn smaller, a woman or girl with bare legs below the skirt, a jacket
+with a zip. Drawn at 4x and downsampled for clean edges.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from reade.data.synthetic.scene import Subject
-from reade.data.synthetic.vocab import CHILD_NOUNS, COLOURS, RGB
+from reade.data.synthetic.vocab import CHILD_NOUNS, COLOURS, FEMALE_NOUNS, RGB
 
 BACKDROP: RGB = (232, 232, 228)
 _SKIN: RGB = (226, 184, 150)
@@ -69,11 +71,14 @@ def identity_image(subject: Subject, size: int) -> np.ndarray:
 def _person(pen: _Pen, subject: Subject) -> None:
     hair, garment = COLOURS[subject.colour], COLOURS[subject.item_colour]
     hem = 0.74 if subject.item in ("coat", "raincoat") else 0.62
+    legs = _SKIN if subject.noun in FEMALE_NOUNS else _DARK  # a skirt's bare legs or trousers
     if subject.hair == "long":
         pen.rect(0.37, 0.14, 0.63, 0.42, hair)
-    pen.rect(0.40, 0.60, 0.47, 0.93, _DARK)
-    pen.rect(0.53, 0.60, 0.60, 0.93, _DARK)
+    pen.rect(0.40, 0.60, 0.47, 0.93, legs)
+    pen.rect(0.53, 0.60, 0.60, 0.93, legs)
     pen.polygon([(0.38, 0.32), (0.62, 0.32), (0.68, hem), (0.32, hem)], garment)
+    if subject.item == "jacket":  # its zip tells it from a sweater of the same length
+        pen.line([(0.5, 0.33), (0.5, hem)], _DARK, 0.03)
     pen.line([(0.38, 0.34), (0.28, 0.58)], garment, 0.05)
     pen.line([(0.62, 0.34), (0.72, 0.58)], garment, 0.05)
     if subject.item == "raincoat":
@@ -166,17 +171,19 @@ def _creature(pen: _Pen, noun: str, colour: RGB) -> None:
 
 
 def _young(pen: _Pen, subject: Subject) -> None:
+    """In the colours of what it grows into (`Subject.young_phrase`); a seed is a seed."""
+    body = COLOURS[subject.colour]
     if subject.young == "tadpole":
-        pen.line([(0.45, 0.55), (0.6, 0.5), (0.72, 0.58), (0.82, 0.52)], _DARK, 0.03)
-        pen.ellipse(0.25, 0.45, 0.5, 0.65, _DARK)
+        pen.line([(0.45, 0.55), (0.6, 0.5), (0.72, 0.58), (0.82, 0.52)], body, 0.03)
+        pen.ellipse(0.25, 0.45, 0.5, 0.65, body)
     elif subject.young == "caterpillar":
         for i in range(5):
-            pen.circle(0.25 + 0.12 * i, 0.6 - 0.04 * (i % 2), 0.07, (60, 160, 60))
+            pen.circle(0.25 + 0.12 * i, 0.6 - 0.04 * (i % 2), 0.07, body)
     elif subject.young == "seed":
         pen.rect(0.0, 0.7, 1.0, 1.0, (110, 80, 50))
         pen.ellipse(0.44, 0.6, 0.56, 0.72, (70, 50, 30))
     else:
-        _animal(_Pen(pen.draw, pen.size, 0.6), Subject(subject.noun, subject.colour, "collar", subject.item_colour))
+        _animal(_Pen(pen.draw, pen.size, 0.6), subject)
 
 
 def _darker(colour: RGB) -> RGB:

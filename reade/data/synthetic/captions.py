@@ -1,9 +1,9 @@
 """The gold six-part caption of a scene (paper Table 8 layout), short enough for a tiny model to learn.
 
 The dense part states every fact a reader could infer (every subject with its attributes, both
-background details, the sound, style, light and camera motion), so the gold caption finds every
-inferable key element; the generator's free draws that only the parts carry (a demeanour, the shot
-size and angle, the mood) stay out of it."""
+background details, the sound, style, light, mood and camera motion), so the gold caption finds
+every inferable key element; the generator's free draws that only the parts carry (a demeanour,
+the shot size and angle) stay out of it."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def gold_caption(scene: Scene) -> StructuredCaption:
     camera = "static camera" if scene.camera == "static" else f"slow {scene.camera}"
     dense = (
         f"{capitalise(main.phrase)}{origin} is {scene.action} {place.preposition} {article(scene.background)} "
-        f"with {join_words(list(scene.details))}{company}, while {clause}; {scene.style} style, {scene.lighting}, {camera}."
+        f"with {join_words(list(scene.details))}{company}, while {clause}; {scene.style} style, {scene.lighting}, {article(scene.mood)} mood, {camera}."
     )
     main_object = f"{capitalise(main.phrase)}, looking {main.trait}."
     if main.young:

@@ -10,8 +10,8 @@ import numpy as np
 
 from reade.data.synthetic.captions import gold_caption
 from reade.data.synthetic.instructions import Built, build
-from reade.data.synthetic.scene import Fact, Scene
-from reade.data.synthetic.think import think_trace
+from reade.data.synthetic.scene import Fact, Scene, Subject
+from reade.data.synthetic.think import condition_descriptions, think_trace
 from reade.data.synthetic.vocab import AMBIENCES, HELD_OUT_PAIRS
 from reade.schema import FREE, Condition, KeyElements, KeyObject, Sample, SampleKeyElements, attribute_key
 
@@ -34,16 +34,17 @@ class Plan:
         return np.random.default_rng([self.seed, SPLITS.index(self.split), self.index, RENDER_STREAM])
 
     def condition_paths(self) -> list[Condition]:
-        """Paths relative to the JSONL file; identity has one image per subject the reference shows."""
+        """Paths relative to the JSONL file, each with what it shows; identity has one image per
+        subject the reference shows."""
         folder = f"assets/{self.id}"
         files = {"depth": "depth.npz", "pose": "pose.json", "camera": "camera.txt", "audio": "audio.wav"}
         paths = []
         for kind in self.built.conditions:
+            shown = condition_descriptions(kind, self.built.source, self.built.references)
             if kind == "identity":
-                count = len(self.built.source.subjects)
-                paths.extend(Condition("identity", f"{folder}/id{i}.png") for i in range(count))
+                paths.extend(Condition("identity", f"{folder}/id{i}.png", text) for i, text in enumerate(shown))
             else:
-                paths.append(Condition(kind, f"{folder}/{files[kind]}"))
+                paths.append(Condition(kind, f"{folder}/{files[kind]}", shown[0]))
         return paths
 
     def sample(self) -> Sample:
@@ -51,10 +52,12 @@ class Plan:
         facts = list(dict.fromkeys(built.target.facts()))
         present = set(facts)
         user = set(built.stated) & present
-        carriers = _carriers(built.source, built.conditions)
+        carriers = _carriers(built.source, built.references, built.conditions)
         supplied = set(carriers) & present
         imagined = [f for f in facts if f not in user and f not in supplied]
-        think = think_trace(built.intent, built.notes, built.target, built.source, built.conditions, supplied, imagined)
+        invented = [f for f in imagined if f not in built.derived]  # step 1 already reasons to the derived ones
+        think = think_trace(built.intent, built.notes, built.target, built.source, built.references, built.conditions,
+                            supplied, invented)
         return Sample(
             id=self.id,
             instruction=built.text,
@@ -91,16 +94,18 @@ def plan_sample(seed: int, split: str, index: int) -> Plan:
     return Plan(id=f"{split}-{index:06d}", split=split, index=index, seed=seed, kind=kind, built=built)
 
 
-def _carriers(source: Scene, conditions: tuple[str, ...]) -> dict[Fact, str]:
+def _carriers(source: Scene, references: tuple[Subject, ...], conditions: tuple[str, ...]) -> dict[Fact, str]:
     """The facts each condition file really carries, with the first kind that carries each;
-    intersected with the target they become S."""
+    intersected with the target they become S. A young form's image carries the young form and
+    its colours (the grown subject's; reaching it is the reasoning, so they are derived)."""
     facts: dict[Fact, str] = {}
     for kind in conditions:
         carried: list[Fact] = []
         if kind == "identity":
-            for subject in source.subjects:
+            for subject in references:
                 if subject.young:
                     carried.append(("object", subject.young))
+                    carried.extend(("attribute", subject.noun, a) for a in subject.attributes)
                 else:
                     carried.append(("object", subject.noun))
                     carried.extend(("attribute", subject.noun, a) for a in subject.attributes)

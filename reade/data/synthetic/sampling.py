@@ -10,6 +10,7 @@ import numpy as np
 
 from reade.data.synthetic.scene import Scene, Subject
 from reade.data.synthetic.vocab import (
+    AMBIENCES,
     ANGLES,
     BACKGROUNDS,
     CAMERA_MOTIONS,
@@ -49,11 +50,12 @@ def pick_pair(rng: np.random.Generator, nouns: Iterable[str], backgrounds: Itera
 
 
 def make_subject(rng: np.random.Generator, noun: str, young: str = "") -> Subject:
+    """A young animal wears a collar: the one thing its small reference image can show."""
     spec = NOUNS[noun]
     colour = pick(rng, spec.colours)
     item = item_colour = hair = ""
     if spec.items:
-        item = pick(rng, spec.items)
+        item = "collar" if young else pick(rng, spec.items)
         item_colour = pick(rng, [c for c in ITEM_COLOURS if c != colour])
     if spec.category == "person":
         hair = pick(rng, HAIR_STYLES)
@@ -80,8 +82,9 @@ def make_scene(
     details: tuple[str, str] | None = None,
     lighting: tuple[str, str] | None = None,
     ambiences: Sequence[str] | None = None,
+    mood: str | None = None,
 ) -> Scene:
-    """`lighting` is (phrase, key); reasoning contexts pass their own details, lighting and sounds."""
+    """`lighting` is (phrase, key); reasoning contexts pass their own details, lighting, sounds and mood."""
     place = BACKGROUNDS[background]
     subjects = (main, *extra_subjects(rng, background, [main.noun], extras))
     if details is None:
@@ -90,18 +93,20 @@ def make_scene(
     if lighting is None:
         phrase = pick(rng, LIGHTINGS)
         lighting = (phrase, phrase)
+    ambience = pick(rng, ambiences or place.ambiences)
     return Scene(
         subjects=subjects,
         action=pick(rng, NOUNS[main.noun].actions),
         background=background,
         details=details,
-        ambience=pick(rng, ambiences or place.ambiences),
+        ambience=ambience,
         style=pick(rng, STYLES),
         lighting=lighting[0],
         lighting_key=lighting[1],
         camera=pick(rng, CAMERA_MOTIONS),
         shot=pick(rng, SHOTS),
         angle=pick(rng, ANGLES),
+        mood=mood or AMBIENCES[ambience].mood,
     )
 
 

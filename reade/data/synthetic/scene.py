@@ -76,6 +76,16 @@ class Subject:
             return article(f"{self.colour} {self.noun}")
         return f"{article(f'{self.colour} {self.noun}')} with {self.item_phrase}"
 
+    @property
+    def young_phrase(self) -> str:
+        """How the young form's reference looks: "a small brown puppy with a red collar", "a small seed"
+        (a sunflower is always yellow, its seed is drawn brown)."""
+        if self.item:
+            return f"{article(f'small {self.colour} {self.young}')} with {self.item_phrase}"
+        if len(NOUNS[self.noun].colours) > 1:
+            return article(f"small {self.colour} {self.young}")
+        return article(f"small {self.young}")
+
     def with_item_colour(self, colour: str) -> Subject:
         return replace(self, item_colour=colour)
 
@@ -93,6 +103,7 @@ class Scene:
     camera: str
     shot: str
     angle: str
+    mood: str  # the sound's mood, or the one a reasoning context implies
 
     @property
     def main(self) -> Subject:
@@ -105,10 +116,6 @@ class Scene:
     @property
     def angle_phrase(self) -> str:
         return self.angle if self.angle == "eye level" else article(self.angle)
-
-    @property
-    def mood(self) -> str:
-        return AMBIENCES[self.ambience].mood
 
     def facts(self) -> list[Fact]:
         """In caption order, so key elements list objects the way the caption introduces them."""

@@ -7,7 +7,7 @@ caption's own words, so the trace never claims a detail the caption lacks.
 
 from __future__ import annotations
 
-from reade.data.synthetic.scene import Fact, Scene, article, camera_phrase, join_words, strip_article
+from reade.data.synthetic.scene import Fact, Scene, Subject, article, camera_phrase, join_words, strip_article
 from reade.data.synthetic.vocab import AMBIENCES
 from reade.schema import render_think
 
@@ -20,36 +20,49 @@ def think_trace(
     notes: tuple[str, ...],
     target: Scene,
     source: Scene,
+    references: tuple[Subject, ...],
     conditions: tuple[str, ...],
     supplied: set[Fact],
     imagined: list[Fact],
 ) -> str:
-    steps = (intent, _understanding(source, conditions), _alignment(target, conditions, supplied, notes),
+    steps = (intent, _understanding(source, references, conditions), _alignment(target, conditions, supplied, notes),
              _completion(target, imagined))
     return render_think(steps)
 
 
-def _understanding(source: Scene, conditions: tuple[str, ...]) -> str:
+def condition_descriptions(kind: str, source: Scene, references: tuple[Subject, ...]) -> list[str]:
+    """What each file of a condition kind shows, in words (one per identity image, showing
+    `references`, one otherwise): the rows' `conditions[].description` and the phrases of step 2."""
+    if kind == "identity":
+        return [s.young_phrase if s.young else s.phrase for s in references]
+    if kind == "depth":
+        return [f"a near {_SHAPES[source.main.category]} {source.action} before a far background"]
+    if kind == "pose":
+        count = len(source.people)
+        who = "one person" if count == 1 else f"{_COUNTS[count]} people, one of them"
+        return [f"{who} {source.action}"]
+    if kind == "camera":
+        return [camera_phrase(source.camera)]
+    return [AMBIENCES[source.ambience].sound]
+
+
+def _understanding(source: Scene, references: tuple[Subject, ...], conditions: tuple[str, ...]) -> str:
     if not conditions:
         return "No non-textual conditions are given."
     sentences = []
     for kind in conditions:
+        shown = condition_descriptions(kind, source, references)
         if kind == "identity":
-            looks = [article(f"small {s.young}") if s.young else s.phrase for s in source.subjects]
-            many = len(looks) > 1
-            sentences.append(f"The {'identity images show' if many else 'identity image shows'} {join_words(looks)}.")
+            sentences.append(f"The {'identity images show' if len(shown) > 1 else 'identity image shows'} {join_words(shown)}.")
         elif kind == "depth":
-            shape = _SHAPES[source.main.category]
-            sentences.append(f"The depth shows a near {shape} {source.action} before a far background.")
+            sentences.append(f"The depth shows {shown[0]}.")
         elif kind == "pose":
-            count = len(source.people)
-            who = "one person" if count == 1 else f"{_COUNTS[count]} people, one of them"
-            sentences.append(f"The pose sequence shows {who} {source.action}.")
+            sentences.append(f"The pose sequence shows {shown[0]}.")
         elif kind == "camera":
-            motion = "stays static" if source.camera == "static" else f"is a {source.camera}"
+            motion = "stays static" if source.camera == "static" else f"is {camera_phrase(source.camera)}"
             sentences.append(f"The camera trajectory {motion}.")
         else:
-            sentences.append(f"The audio contains {AMBIENCES[source.ambience].sound}.")
+            sentences.append(f"The audio contains {shown[0]}.")
     return " ".join(sentences)
 
 

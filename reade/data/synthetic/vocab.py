@@ -65,6 +65,7 @@ ITEM_COLOURS = ("red", "blue", "green", "yellow", "white", "black", "purple", "o
 PLURAL_ITEMS = frozenset({"stripes", "wheels"})
 HAIR_STYLES = ("long", "short", "curly")
 CHILD_NOUNS = frozenset({"girl", "boy"})
+FEMALE_NOUNS = frozenset({"woman", "girl"})
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,9 @@ ANGLES = ("eye level", "low angle", "high angle")
 
 @dataclass(frozen=True)
 class Transformation:
-    """A reasoning instruction names the young form; the video must show what it grows into."""
+    """A reasoning instruction names the young form; the video must show what it grows into, in the
+    colours the young form's reference image shows (a brown puppy with a red collar grows into a
+    brown dog with a red collar)."""
 
     young: str
     adult: str
@@ -184,23 +187,25 @@ class Context:
     key: str
     details: tuple[str, str]  # what the context implies, used as the background details
     ambiences: tuple[str, ...]
+    mood: str  # what the context implies for the style caption's mood, whatever the sound
 
 
 CONTEXTS = (
     Context("A cold winter morning seen from a kitchen", "kitchen", "the pale light of a cold winter morning",
-            "cold winter morning", ("a frosted window", "steam rising from a mug"), ("wind",)),
+            "cold winter morning", ("a frosted window", "steam rising from a mug"), ("wind",), "cozy"),
     Context("The street right after a summer thunderstorm", "city street",
             "the fresh light after a summer thunderstorm", "summer thunderstorm",
-            ("wet pavement", "shallow puddles"), ("rain", "engine")),
+            ("wet pavement", "shallow puddles"), ("rain", "engine"), "hopeful"),
     Context("A forest in the middle of autumn", "forest", "the low sun of mid autumn", "mid autumn",
-            ("orange leaves", "bare branches"), ("wind", "birds")),
+            ("orange leaves", "bare branches"), ("wind", "birds"), "nostalgic"),
     Context("A beach on the hottest afternoon of the year", "beach", "the harsh sun of a hot afternoon",
-            "hot afternoon", ("shimmering heat haze", "a crowded shoreline"), ("waves", "music")),
+            "hot afternoon", ("shimmering heat haze", "a crowded shoreline"), ("waves", "music"), "energetic"),
     Context("A park on the first warm day of spring", "park", "the gentle light of an early spring day",
-            "early spring day", ("blossoming cherry trees", "fresh green grass"), ("birds",)),
+            "early spring day", ("blossoming cherry trees", "fresh green grass"), ("birds",), "joyful"),
     Context("A stage a minute before the concert starts", "stage", "the dim glow before a concert",
-            "dim glow", ("an expectant crowd", "tuned guitars"), ("music",)),
+            "dim glow", ("an expectant crowd", "tuned guitars"), ("music",), "tense"),
 )
+MOODS = tuple(dict.fromkeys([*(a.mood for a in AMBIENCES.values()), *(c.mood for c in CONTEXTS)]))
 
 RIDDLES: dict[str, str] = {
     "dog": "man's best friend",

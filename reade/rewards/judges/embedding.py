@@ -39,7 +39,7 @@ from reade.rewards.judges.lexical import covered_elements
 from reade.rewards.text import sentences
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-EXCLUSIONS = "2026-12-06.2"  # the version of `conflicts`: opposite directions and reade.rewards.exclusive
+EXCLUSIONS = "2026-12-06.3"  # the version of `conflicts`: opposite directions and reade.rewards.exclusive
 OPPOSITE = {"in": "out", "out": "in", "left": "right", "right": "left", "up": "down", "down": "up"}
 _CLAUSE_SPLIT = re.compile(r"[,;:]|\s+(?:while|with|and|where)\s+")
 _PHRASE_SPLIT = re.compile(

@@ -19,10 +19,11 @@ from reade.data.synthesize import synthesize, training_texts
 from reade.data.synthetic.art import identity_image
 from reade.data.synthetic.motion import depth_sequence, pose_sequence
 from reade.data.synthetic.plan import plan_sample
-from reade.data.synthetic.scene import Subject
+from reade.data.synthetic.scene import Subject, article
 from reade.data.synthetic.sound import ambience_audio
 from reade.data.synthetic.trajectory import camera_trajectory
-from reade.data.synthetic.vocab import COLOURS, HELD_OUT_PAIRS
+from reade.data.synthetic.instructions import HELD_OUT_REASONING, INSTRUCTION_KINDS, KIND_WEIGHTS, REASONING_KINDS
+from reade.data.synthetic.vocab import COLOURS, CONTEXTS, HELD_OUT_PAIRS
 from reade.rewards.elements import content_words
 from reade.schema import CONDITION_KINDS, REASONING_STEPS, Sample, parse_output, render_output
 
@@ -351,3 +352,95 @@ def test_training_texts_match_the_written_rows(dataset):
 def test_training_texts_depend_on_the_seed():
     assert list(training_texts(3, seed=0)) != list(training_texts(3, seed=1))
     assert math.isclose(len(list(training_texts(5))), 10)
+
+
+# --- reasoning: more than one hop, the middle one written out ------------------------------------
+
+@pytest.fixture(scope="module")
+def plans():
+    return {split: [plan_sample(0, split, i) for i in range(n)] for split, n in (("train", 1500), ("test", 600))}
+
+
+def test_reasoning_is_at_least_two_fifths_of_the_rows_and_ambiguous_a_quarter(plans):
+    for split, plans_of_split in plans.items():
+        kinds = Counter(p.kind for p in plans_of_split)
+        assert kinds["reasoning"] / len(plans_of_split) >= 0.38, (split, kinds)
+        assert kinds["ambiguous"] / len(plans_of_split) >= 0.22, (split, kinds)
+    assert KIND_WEIGHTS[INSTRUCTION_KINDS.index("reasoning")] >= 0.4
+    assert KIND_WEIGHTS[INSTRUCTION_KINDS.index("ambiguous")] >= 0.25
+
+
+def test_hop_combinations_are_held_out_to_the_test_split(plans):
+    modes = {split: Counter(p.built.detail.get("reasoning") for p in ps) for split, ps in plans.items()}
+    assert set(HELD_OUT_REASONING) & set(modes["train"]) == set()
+    assert set(HELD_OUT_REASONING) <= set(modes["test"])
+    assert set(REASONING_KINDS) <= set(modes["train"]) and set(REASONING_KINDS) <= set(modes["test"])
+
+
+def _reasoning(plans, mode):
+    found = [(p, p.sample()) for ps in plans.values() for p in ps if p.built.detail.get("reasoning") == mode]
+    assert found, mode
+    return found
+
+
+def _step(sample: Sample, number: int) -> str:
+    return sample.think.splitlines()[number - 1]
+
+
+@pytest.mark.parametrize("mode", ["riddle", "riddle_in_context"])
+def test_a_riddle_names_a_thing_whose_look_only_one_of_two_references_shows(plans, mode):
+    for plan, sample in _reasoning(plans, mode):
+        main = plan.built.target.main
+        references = plan.built.references
+        assert len(references) == 2 and main in references and len(plan.built.target.subjects) == 1
+        position = references.index(main) + 1
+        identity = [c for c in sample.conditions if c.kind == "identity"]
+        assert [c.description for c in identity] == [s.phrase for s in references]
+        assert f"is {article(main.noun)}, and identity reference" in _step(sample, 1)
+        assert f"identity reference {position} shows {main.phrase}" in _step(sample, 1)
+        assert all(sample.key_elements.provenance[k] == "derived" for k in (main.noun, *(f"{main.noun}: {a}" for a in main.attributes)))
+        distractor = references[2 - position]
+        assert distractor.noun not in sample.key_elements.provenance
+
+
+def test_a_young_form_grows_into_a_subject_in_the_colours_its_reference_shows(plans):
+    for plan, sample in _reasoning(plans, "transformation"):
+        main = plan.built.target.main
+        assert any(c.kind == "identity" and c.description == main.young_phrase for c in sample.conditions)
+        assert f"the reference shows {main.young_phrase}, so the video should show {main.phrase}" in _step(sample, 1)
+        assert all(sample.key_elements.provenance[f"{main.noun}: {a}"] == "derived" for a in main.attributes)
+
+
+def test_a_context_implies_its_details_light_and_mood(plans):
+    for plan, sample in _reasoning(plans, "context"):
+        context = next(c for c in CONTEXTS if c.background == plan.built.target.background)
+        assert sample.key_elements.provenance[context.mood] == "derived"
+        assert f"{context.mood} mood" in _step(sample, 1) and f"{context.mood} mood" in sample.caption.dense
+
+
+def test_a_match_edit_takes_the_colour_another_reference_shows(plans):
+    for plan, sample in _reasoning(plans, "match"):
+        (derived,) = [k for k, v in sample.key_elements.provenance.items() if v == "derived"]
+        receiver, item = derived.split(": ")
+        colour = item.rsplit(" ", 1)[0]
+        donor = next(s for s in plan.built.source.subjects if s.noun in sample.instruction and s.noun != receiver)
+        assert donor.colour == colour
+        assert any(c.description == donor.phrase for c in sample.conditions)  # the file that shows it
+        before = next(s for s in plan.built.source.subjects if s.noun == receiver)
+        assert before.item_colour != colour  # the edit changes something
+
+
+def test_every_condition_says_what_it_shows(dataset):
+    for sample in all_samples(dataset):
+        assert all(c.description for c in sample.conditions), sample.id
+
+
+@pytest.mark.parametrize("one, other", [
+    (Subject("woman", "black", "coat", "red", "short"), Subject("man", "black", "coat", "red", "short")),
+    (Subject("girl", "black", "coat", "red", "short"), Subject("boy", "black", "coat", "red", "short")),
+    (Subject("man", "black", "jacket", "red", "short"), Subject("man", "black", "sweater", "red", "short")),
+    (Subject("dog", "brown", "collar", "red", young="puppy"), Subject("dog", "white", "collar", "red", young="puppy")),
+    (Subject("frog", "green", young="tadpole"), Subject("frog", "brown", young="tadpole")),
+], ids=["woman-man", "girl-boy", "jacket-sweater", "puppy-colour", "tadpole-colour"])
+def test_what_a_caption_takes_from_an_image_shows_in_it(one, other):
+    assert not np.array_equal(identity_image(one, 56), identity_image(other, 56))
