@@ -93,7 +93,7 @@ def caption_scores(judge: Judge, rows: list[dict], outputs: list[dict], samples_
         row = by_id[output["id"]]
         items.append(EvalItem(row["id"], output["output"], SampleKeyElements.from_dict(json.loads(row["key_elements"])),
                               StructuredCaption.from_dict(json.loads(row["caption"])) if row["caption"] else None,
-                              kinds=frozenset(c["kind"] for c in row["conditions"])))
+                              kinds=frozenset(c["kind"] for c in row["conditions"]), group=row.get("reasoning")))
     scores, samples = evaluate_items(judge, items)
     samples_path.parent.mkdir(parents=True, exist_ok=True)
     samples_path.write_text("".join(json.dumps({**output, **sample}) + "\n" for output, sample in zip(outputs, samples)),

@@ -11,7 +11,10 @@ provenance of their elements (DESIGN.md section 3):
   file of a kind the model was not given (`condition=text` drops them) counts as free here;
 - `acc_text`, `acc_condition`, `acc_derived` (and `acc_condition_<kind>`): the dense caption's
   accuracy over the elements stated in the instruction, carried only by a condition file, or
-  reached by the reasoning the instruction asks for.
+  reached by the reasoning the instruction asks for;
+- `acc_inferable_dense_<mode>` and `acc_derived_<mode>`: the same over the rows of one reasoning
+  mode (`meta.reasoning` of the synthetic rows: riddle, transformation, context, match, and the test
+  split's held-out `riddle_in_context`).
 
 The quality score (0-5) compares the predicted part with the gold caption's same part. An output
 whose six-part answer does not parse has no parts: its aspect texts are empty, which finds nothing
@@ -35,6 +38,8 @@ from reade.rewards.judges.base import ElementQuery, Judge, QualityQuery
 from reade.rewards.text import caption_text, sanitised
 from reade.schema import CONDITION_KINDS, FREE, SampleKeyElements, StructuredCaption, parse_output
 
+# accuracies also reported per reasoning mode (`acc_derived_riddle_in_context`)
+GROUPED = ("inferable_dense", "derived")
 # provenance source -> the dense-caption accuracy key that pools it
 SOURCE_KEYS = {"text": "text", "derived": "derived", **{f"condition:{k}": f"condition_{k}" for k in CONDITION_KINDS}}
 
@@ -49,6 +54,11 @@ class EvalItem:
     key_elements: SampleKeyElements
     gold: StructuredCaption | None = None
     kinds: frozenset[str] | None = None
+    group: str | None = None  # the row's reasoning mode (`meta.reasoning`), if any
+
+    def with_group(self, keys: list[str]) -> list[str]:
+        """`keys`, plus the row's group's copy of those that are also reported per group."""
+        return keys + [f"{key}_{self.group}" for key in keys if self.group and key in GROUPED]
 
     def source(self, key: str) -> str | None:
         """Where a reader finds the element: None without provenance, free when its condition was not given."""
@@ -103,11 +113,11 @@ async def aevaluate(judge: Judge, items: Sequence[EvalItem]) -> tuple[dict[str, 
                      "answer_ok": parsed.caption is not None, "elements": {}, "found": {}, "nan": {}, "quality": {}})
         for aspect in ASPECT_PARTS:
             rows[-1]["nan"][aspect] = 0
-            for key in row_keys(aspect, item.key_elements.provenance is not None):
+            for key in item.with_group(row_keys(aspect, item.key_elements.provenance is not None)):
                 rows[-1]["elements"][key] = 0
                 rows[-1]["found"][key] = 0.0
             for element in element_list(elements[aspect]):
-                element_keys.append((index, aspect, accuracy_keys(aspect, item.source(element.key))))
+                element_keys.append((index, aspect, item.with_group(accuracy_keys(aspect, item.source(element.key)))))
                 element_queries.append(ElementQuery(element, texts[aspect]))
             if item.gold is not None:
                 reference = getattr(item.gold, ASPECT_PARTS[aspect])

@@ -154,6 +154,7 @@ def _to_row(sample: Sample, require: tuple[str, ...]) -> dict:
         "key_elements": json.dumps(sample.key_elements.to_dict()) if "key_elements" in require else None,
         "caption": json.dumps(sample.caption.to_dict()) if sample.caption is not None else None,
         "think": sample.think,
+        "reasoning": sample.meta.get("reasoning") if isinstance(sample.meta.get("reasoning"), str) else None,
     }
 
 

@@ -6,11 +6,14 @@ Each sample is a scene drawn from small vocabularies (people, animals, vehicles 
 instructions, creatures that grow from a young form; actions; backgrounds; ambience sounds; styles;
 lighting; ten camera motions; shot sizes and angles). A random subset of the five condition kinds
 is rendered from the scene into real files (identity PNGs painting the attribute colours, depth
-`.npz`, COCO-17 pose JSON, camera `.txt`, audio WAV), and zero conditions happen too. The
-instruction is one of four kinds (`meta.instruction_kind`): plain, ambiguous, edit (conditions show
-the scene before the edit; text wins on conflicts) and reasoning (transformation, context, riddle).
-The gold caption, the 4-step think trace and the U/S/Z key elements all derive from the scene, and
-every key element appears verbatim in the caption.
+`.npz`, COCO-17 pose JSON, camera `.txt`, audio WAV), each with a sentence of what it shows
+(`conditions[].description`), and zero conditions happen too. The instruction is one of four kinds
+(`meta.instruction_kind`): plain, ambiguous, edit (conditions show the scene before the edit; text
+wins on conflicts) and reasoning (42 % of the rows; `meta.reasoning`: transformation, context,
+riddle, match, and on the test split alone riddle_in_context), each reasoning instruction taking
+more than one hop (`reade.data.synthetic.instructions`). The gold caption, the 4-step think trace
+and the U/S/Z key elements all derive from the scene, and every key element appears verbatim in
+the caption.
 
 Splits share every vocabulary. Held out for test: the (main subject noun, background) pairs in
 `reade.data.synthetic.vocab.HELD_OUT_PAIRS` (e.g. dog on a beach, woman in a forest, car on a snowy
@@ -40,7 +43,8 @@ from reade.data.synthetic.sound import ambience_audio
 from reade.data.synthetic.trajectory import camera_trajectory
 from reade.utils.io import write_dataset_once
 
-GENERATOR_VERSION = 3  # 2: provenance of the key elements; the dense part states every inferable fact; 3: condition descriptions, distinguishable figures
+GENERATOR_VERSION = 3  # 2: provenance of the key elements; the dense part states every inferable fact;
+# 3: condition descriptions, figures drawn apart, multi-hop reasoning at 42 %, held-out hop combinations
 PROGRESS_THRESHOLD = 100
 
 

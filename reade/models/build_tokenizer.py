@@ -21,7 +21,7 @@ from transformers import PreTrainedTokenizerBase, Qwen2Tokenizer
 from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
 from reade.data.synthesize import training_texts
-from reade.models.prompt import CONDITION_NAMES, SYSTEM_PROMPT
+from reade.models.prompt import CONDITION_NAMES, DESCRIBE_INSTRUCTION, SYSTEM_PROMPT
 from reade.utils.io import staged_folder
 from reade.models.tokenizer import (
     CHAT_TEMPLATE,
@@ -41,7 +41,7 @@ SCAFFOLD_REPEATS = 50
 def scaffold_texts() -> list[str]:
     """Text that surrounds every sample in a prompt: roles, system prompt and condition labels."""
     labels = [f"{name} {n}:" for name in CONDITION_NAMES.values() for n in (1, 2)]
-    return ["system", "user", "assistant", SYSTEM_PROMPT, *CONDITION_NAMES.values(), *labels]
+    return ["system", "user", "assistant", SYSTEM_PROMPT, DESCRIBE_INSTRUCTION, *CONDITION_NAMES.values(), *labels]
 
 
 def train_bpe(texts: Iterable[str], vocab_size: int) -> Tokenizer:

@@ -63,6 +63,9 @@ def test_gold_finds_every_inferable_element(scored):
                 *(f"acc_inferable_{a}" for a in ("main_object", "background", "action", "style", "camera"))):
         assert gold[f"eval/{key}"] == 1.0, key
     assert gold["eval/acc_dense"] < 0.9  # the free draws the dense part leaves to the other parts
+    modes = {key.split("acc_derived_")[1] for key in gold if key.startswith("eval/acc_derived_") and "_ci_" not in key}
+    assert {"riddle", "context", "transformation", "match"} <= modes  # per reasoning mode too
+    assert all(gold[f"eval/acc_derived_{mode}"] == gold[f"eval/acc_inferable_dense_{mode}"] == 1.0 for mode in modes)
     assert gold["eval/format_rate"] == 1.0 and gold["eval/samples"] == 48
 
 
@@ -71,6 +74,7 @@ def test_the_instruction_finds_the_text_and_not_the_conditions(scored):
     assert instruction["eval/acc_text"] >= 0.95
     assert instruction["eval/acc_condition"] <= 0.1
     assert instruction["eval/acc_inferable_dense"] < scored["gold"]["eval/acc_inferable_dense"]
+    assert instruction["eval/acc_derived_riddle"] <= 0.1  # the riddle's thing and its look are in no word of it
 
 
 def test_one_fixed_caption_finds_little(scored):

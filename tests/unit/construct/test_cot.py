@@ -25,6 +25,11 @@ def rows(synthetic_dir) -> dict[str, Sample]:
     return {s.id: s for s in read_input(synthetic_dir / "train.jsonl", CotStage(), progress=False)}
 
 
+def with_conditions(rows: dict[str, Sample], *kinds: str) -> Sample:
+    """The first row whose conditions are exactly these kinds, in this order."""
+    return next(s for s in rows.values() if tuple(c.kind for c in s.conditions) == kinds)
+
+
 def build(sample: Sample, endpoints: Endpoints, **stage) -> dict:
     return asyncio.run(CotStage(**stage).row(sample, endpoints))
 
@@ -38,7 +43,7 @@ def images_sent(messages: list[dict]) -> list[np.ndarray]:
 
 def test_depth_and_pose_frames_go_to_the_vision_endpoint_and_the_camera_to_the_describer(rows, teacher):
     vision = ScriptedEndpoint(model="vision-model")
-    row = build(rows["train-000019"], Endpoints(teacher, vision), frames=2)  # depth, pose, camera
+    row = build(with_conditions(rows, "depth", "pose", "camera"), Endpoints(teacher, vision), frames=2)
     assert [len(images_sent(m)) for m in vision.sent] == [2, 2]
     systems = sorted(m[0]["content"] for m in vision.sent)
     assert "of a depth sequence" in systems[0] and "of a human-pose sequence" in systems[1]
@@ -57,7 +62,7 @@ def test_depth_and_pose_frames_go_to_the_vision_endpoint_and_the_camera_to_the_d
 
 
 def test_the_gold_caption_grounds_step_4_and_is_kept_in_meta(rows, teacher):
-    sample = rows["train-000019"]
+    sample = with_conditions(rows, "depth", "pose", "camera")
     row = build(sample, Endpoints(teacher, teacher))
     gold = sample.caption.render()
     assert row["meta"]["gold_caption"] == gold
@@ -67,7 +72,7 @@ def test_the_gold_caption_grounds_step_4_and_is_kept_in_meta(rows, teacher):
 
 
 def test_an_identity_image_is_sent_as_it_is(rows, teacher):
-    sample = rows["train-000015"]
+    sample = with_conditions(rows, "identity")
     build(sample, Endpoints(teacher, teacher))
     sent = [images_sent(m) for m in teacher.sent if m[0]["content"].startswith("The image is")]
     expected = np.asarray(Image.open(sample.conditions[0].path).convert("RGB"))
@@ -75,7 +80,7 @@ def test_an_identity_image_is_sent_as_it_is(rows, teacher):
 
 
 def test_without_vision_and_audio_endpoints_those_conditions_are_skipped_with_the_reason(rows, teacher):
-    row = build(rows["train-000012"], Endpoints(teacher))  # identity x2, pose, audio
+    row = build(with_conditions(rows, "identity", "identity", "pose", "audio"), Endpoints(teacher))
     assert row["meta"]["construct"]["conditions"] == [
         {"kind": "identity", "skipped": "no vision endpoint is configured (vision=null)"},
         {"kind": "identity", "skipped": "no vision endpoint is configured (vision=null)"},
@@ -86,7 +91,7 @@ def test_without_vision_and_audio_endpoints_those_conditions_are_skipped_with_th
 
 
 def test_an_audio_endpoint_hears_the_wav_file(rows, teacher):
-    sample = rows["train-000016"]
+    sample = with_conditions(rows, "audio")
     listener = ScriptedEndpoint(lambda m: "Steady rain falls.", model="audio-model")
     row = build(sample, Endpoints(teacher, None, listener))
     part = listener.sent[0][1]["content"][0]

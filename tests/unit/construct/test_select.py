@@ -156,7 +156,7 @@ def inject(train: Path, test: Path) -> None:
     by_id = {r["id"]: r for r in records + tests}
     copies = [
         ("dup-exact", "train-000007", None),
-        ("dup-punctuation", "train-000004", "show man's best friend RUNNING in a kitchen!"),  # text-only row
+        ("dup-punctuation", "train-000004", by_id["train-000004"]["instruction"].upper().rstrip(".") + "!"),
         ("dup-near", "train-000016", by_id["train-000016"]["instruction"] + " It is windy."),
         ("leak-exact", "test-000000", None),
         ("leak-near", "test-000002", by_id["test-000002"]["instruction"] + " Slowly."),
