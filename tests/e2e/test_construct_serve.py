@@ -43,10 +43,10 @@ ROWS = {
     "text": {"instruction": "A red fox runs through a garden.", "conditions": [],
              "meta": {"gold_caption": "A red fox runs through a green garden at dusk."}},
     "camera": {"instruction": "A quiet street at night.", "meta": {"gold_caption": "A quiet street at night."},
-               "conditions": [{"kind": "camera", "path": "assets/train-000010/camera.txt"},
-                              {"kind": "audio", "path": "assets/train-000010/audio.wav"}]},
+               "conditions": [{"kind": "camera", "path": "assets/train-000015/camera.txt"},
+                              {"kind": "audio", "path": "assets/train-000015/audio.wav"}]},
     "identity": {"instruction": "The man in the photo walks.", "meta": {"gold_caption": "A man walks."},
-                 "conditions": [{"kind": "identity", "path": "assets/train-000015/id0.png"}]},
+                 "conditions": [{"kind": "identity", "path": "assets/train-000011/id0.png"}]},
 }
 BUILT = ["camera", "text"]  # text only; camera (described) + audio (skipped)
 REJECTED = "identity"  # an identity image: the text-only teacher has nothing to say about it

@@ -66,7 +66,7 @@ def test_a_finished_upstream_run_is_reused(tmp_path):
     again = starting_checkpoint(grpo_config(tmp_path, "reward=user", "stage.max_steps=5"), run)
     assert first == again and len(run.configs) == 1
     [upstream] = run.configs
-    assert upstream.stage.name == "sft" and upstream.stage.max_steps == 400  # the tiny SFT profile
+    assert upstream.stage.name == "sft" and upstream.stage.max_steps == 3000  # the tiny SFT profile
     assert upstream.paths.output_dir == str((tmp_path / ".cache" / "stages").joinpath(first.split("/")[-2]))
     other = starting_checkpoint(grpo_config(tmp_path, "seed=7"), run)  # another SFT config: another run
     assert other != first and len(run.configs) == 2
