@@ -38,7 +38,7 @@ class InterpreterCollator:
     describe-the-reference rows: the instruction becomes `DESCRIBE_INSTRUCTION` and the target one
     line per condition saying what it shows. Every token of such a target comes from the
     conditions, so the towers get a gradient no text can short-cut; dropping the instruction but
-    keeping a caption the text decides would teach guessing instead.
+    keeping a caption the text decides would ask the model to guess what only the text says.
     """
 
     def __init__(self, processor, *, with_targets: bool, instruction_dropout: float = 0.0,
@@ -57,7 +57,7 @@ class InterpreterCollator:
         for row in rows:
             payloads = read_payloads(row)
             conditions.append(payloads)
-            if describable(row) and random.random() < self.describe_fraction:
+            if self.with_targets and describable(row) and random.random() < self.describe_fraction:
                 instructions.append(DESCRIBE_INSTRUCTION)
                 targets.append(describe_target([c["kind"] for c in row["conditions"]],
                                                [c["description"] for c in row["conditions"]]))

@@ -2,9 +2,9 @@
 
 The category decides the silhouette (figure, quadruped, vehicle, creature), the first colour paints
 hair, fur, paint or body and the second the garment, accessory or detail, so a model that reads the
-image can recover "long blonde hair" or "green harness". Every word a caption takes from an image
-shows in it: a child is drawn smaller, a woman or girl with bare legs below the skirt, a jacket
-with a zip. Drawn at 4x and downsampled for clean edges.
+image can recover "long blonde hair" or "green harness". The nouns and garments a caption takes
+from an image are drawn apart: a child smaller, a woman or girl with bare legs below the skirt, a
+jacket with a zip, a raincoat with a hood. Drawn at 4x and downsampled for clean edges.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def _understanding(source: Scene, references: tuple[Subject, ...], conditions: t
         elif kind == "pose":
             sentences.append(f"The pose sequence shows {shown[0]}.")
         elif kind == "camera":
-            motion = "stays static" if source.camera == "static" else f"is {camera_phrase(source.camera)}"
+            motion = "stays static" if source.camera == "static" else f"is {shown[0]}"
             sentences.append(f"The camera trajectory {motion}.")
         else:
             sentences.append(f"The audio contains {shown[0]}.")
