@@ -51,8 +51,9 @@ print("\ngenerator prompt:", repr(result.prompt), f"({result.prompt_tokens} toke
 # %% [markdown]
 # An untrained model writes random tokens, so nothing parses: `caption` is `None`, `errors` says
 # what the strict parser (`reade.schema.parse_output`) missed, and the prompt falls back to the
-# user's instruction. An output with an `<answer>` block that does not parse gives the text of that
-# block instead. `prompt_source` records which, so a batch can be filtered on it.
+# user's instruction. An output whose answer still names caption parts by their titles gives those
+# parts instead, never its reasoning. `prompt_source` records which (and `parsed` whether the whole
+# output parsed), so a batch can be filtered on it.
 #
 # The cogvideox profile names the CogVideoX T5 tokenizer, which a machine without a model hub does
 # not have; the count then comes from a proxy (the WordPiece vocabulary shipped with

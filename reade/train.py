@@ -23,11 +23,12 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from reade.config import check_known_keys
+from reade.data.lengths import TokenLimit, within_limit
 from reade.errors import DataError, ReadeError, exit_on_user_error
 from reade.evaluate import caption_scores, report_lines, test_rows
 from reade.lit.strategies import check_strategy, whole_model
 from reade.models.backbone import save_checkpoint
-from reade.models.from_config import backbone_from_config
+from reade.models.from_config import backbone_from_config, processor_from_config
 from reade.utils.instantiate import build
 from reade.utils.metrics import update_metrics
 from reade.utils.tracking import close_logger, make_logger
@@ -41,11 +42,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     check_strategy(cfg)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = build(cfg.stage.datamodule)
-    datamodule.load()  # every row checked before minutes go into an upstream stage or a large backbone
+    datamodule.load()  # rows checked before minutes go into an upstream stage or a large backbone; lengths below
     caption_rows = _caption_rows(cfg)
     init = starting_checkpoint(cfg, train)
     if init is not None:
         log.info("stage %s starts from %s", cfg.stage.name, init)
+    _check_token_lengths(cfg, datamodule,
+                         processor_from_config(cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds, init))
     L.seed_everything(cfg.seed, workers=True)
     load = partial(backbone_from_config, cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds, init_checkpoint=init)
     model, processor = load()
@@ -87,6 +90,21 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     captions = report_lines(metrics, judge.backend) if judge is not None and "eval/acc_dense" in metrics else []
     print("\n".join([f"run folder: {output_dir}", *module.summary_lines(metrics), *captions]), flush=True)
     return metrics
+
+
+def _check_token_lengths(cfg: DictConfig, datamodule, processor) -> None:
+    """Every row of every split counted as its batches will hold it, instruction kept, with the
+    processor the stage loads, before its model loads: a row too long stops the job now with its
+    file and line (or is skipped, `data.on_error`), not at the random step that first keeps its
+    instruction. Its camera placeholders depend on the camera encoder the stage starts from, so an
+    upstream stage this one trains first comes before this check; that run checks its own rows."""
+    if "max_prompt_length" in cfg.stage:
+        limit = TokenLimit(processor, cfg.stage.max_prompt_length, "stage.max_prompt_length")  # GRPO: prompts only
+    else:
+        limit = TokenLimit(processor, cfg.data.max_length, "data.max_length")
+    for split, dataset in datamodule.splits.items():
+        datamodule.splits[split] = within_limit(dataset, datamodule.reports[split], limit, on_error=cfg.data.on_error,
+                                                with_targets=split != "test")  # the test loop decodes prompts alone
 
 
 def _caption_rows(cfg: DictConfig) -> list[dict[str, Any]]:

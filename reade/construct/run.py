@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from reade.construct.ledger import Ledger
 from reade.construct.teacher import Endpoints, Rejected
-from reade.data.jsonl import RowProblem, check_samples
+from reade.data.jsonl import RowProblem, check_lines
 from reade.errors import DataError
 from reade.schema import Sample
 
@@ -80,17 +80,14 @@ def construct(
 
 def read_input(path: Path, stage: Stage, progress: bool = True) -> list[Sample]:
     """The rows of `path`, condition files read and checked, condition paths made absolute."""
-    samples, problems, rows = check_samples(path, stage.require, progress)
-    lines = _id_lines(path) if path.is_file() else {}
-    for sample in samples:
+    numbered, problems, rows = check_lines(path, stage.require, progress)
+    for line, sample in numbered:
         problem = stage.problem(sample)
         if problem is not None:
-            problems.append(RowProblem(path, lines.get(sample.id, 0), *problem))
-    if rows == 0 and not problems:
-        problems.append(RowProblem(path, 0, "file", "contains no rows"))
+            problems.append(RowProblem(path, line, *problem))
     if problems:
         raise DataError(f"{path}: {len(problems)} problem(s) in {rows} row(s); nothing was sent to the teacher:", problems)
-    return samples
+    return [sample for _, sample in numbered]
 
 
 async def _build_all(stage: Stage, todo: list[Sample], endpoints: Endpoints, ledger: Ledger, out_dir: Path,
@@ -147,16 +144,3 @@ def _usage(endpoints: Endpoints) -> dict[str, Any]:
         "cost": None if any(cost is None for cost in costs) else round(sum(costs), 6),
         "endpoints": per_endpoint,
     }
-
-
-def _id_lines(path: Path) -> dict[str, int]:
-    """id -> line number, for problems found after `check_samples` (which names lines only for its own)."""
-    lines = {}
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            identifier = json.loads(text).get("id")
-        except (json.JSONDecodeError, AttributeError):
-            continue
-        if isinstance(identifier, str):
-            lines.setdefault(identifier, number)
-    return lines

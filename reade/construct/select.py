@@ -48,7 +48,7 @@ from typing import Any, ClassVar, TypeVar
 
 from reade.construct.run import relative_paths
 from reade.construct.similarity import NearIndex, shingles, token_frequency, words
-from reade.data.jsonl import REQUIRED_FIELDS, RowProblem, check_samples
+from reade.data.jsonl import REQUIRED_FIELDS, check_samples
 from reade.errors import ConfigError, DataError
 from reade.schema import CONDITION_KINDS, Sample
 
@@ -243,8 +243,6 @@ def _prompt(sample: Sample, file: Path, n: int, hashes: _ContentHashes) -> Promp
 
 def _load(path: Path, require: tuple[str, ...], progress: bool) -> list[Sample]:
     samples, problems, rows = check_samples(path, require, progress)
-    if rows == 0 and not problems:
-        problems.append(RowProblem(path, 0, "file", "contains no rows"))
     if problems:
         raise DataError(f"{path}: {len(problems)} problem(s) in {rows} row(s); nothing was selected:", problems)
     return samples

@@ -16,7 +16,7 @@ from reade.inference.profiles import (
     GeneratorProfile,
     Prompter,
     TokenCounter,
-    answer_lines,
+    answer_parts,
     load_profile,
     profile_from_config,
     sentences,
@@ -25,6 +25,6 @@ from reade.inference.profiles import (
 
 __all__ = [
     "GENERATOR_DIR", "MAX_NEW_TOKENS", "GeneratorProfile", "Interpretation", "Interpreter", "Prompter", "RowError",
-    "TokenCounter", "answer_lines", "condition_payloads", "interpret_jsonl", "load_profile", "profile_from_config",
+    "TokenCounter", "answer_parts", "condition_payloads", "interpret_jsonl", "load_profile", "profile_from_config",
     "read_output", "sentences", "token_counter",
 ]

@@ -1,27 +1,29 @@
 """An interpreter checkpoint as a Python object: instructions and conditions in, interpretations out.
 
-An output that does not parse still gives a prompt: the text of its `<answer>` block when there is
-one, else the user's instruction, and the JSON says which (`prompt_source`) and why (`errors`).
+An output that does not parse (`parsed: false`) still gives a prompt: the caption parts found by
+their titles after the reasoning (`Prompter.for_output`), else the user's instruction; never the
+reasoning itself. The JSON says which (`prompt_source`) and why (`errors`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoConfig
+from huggingface_hub.errors import HFValidationError
+from huggingface_hub.utils import validate_repo_id
 
 from reade.data.conditions import ConditionError, condition_payload, read_condition
 from reade.errors import ConfigError, DataError
 from reade.inference.profiles import GeneratorProfile, Prompter, load_profile
-from reade.models.backbone import DTYPES, load_backbone
+from reade.models.backbone import DTYPES, backbone_kind, load_backbone
 from reade.models.tiny import TinyDims, materialize_tiny
+from reade.models.tokenizer import reserved_problem
 from reade.rl.rollout.decode import Sampler, decode, text_decoder
 from reade.schema import (
     CONDITION_KINDS,
@@ -35,9 +37,6 @@ log = logging.getLogger(__name__)
 
 # Paper appendix D: completions of at most 768 tokens.
 MAX_NEW_TOKENS = 768
-OMNI_MODEL_TYPES = ("qwen2_5_omni", "qwen2_5_omni_thinker")
-# How InterpreterProcessor names the sample of a batch it refuses.
-_PROCESSOR_SAMPLE = re.compile(r"^sample (\d+): (.*)$", re.DOTALL)
 
 
 # ---- one interpretation ----------------------------------------------------------------------------
@@ -67,6 +66,7 @@ class Interpretation:
     def to_dict(self) -> dict[str, Any]:
         return {
             "instruction": self.instruction,
+            "parsed": self.format_ok,  # false: the prompt comes from `prompt_source`, never from the trace
             "think": self.think,
             "caption": self.caption.to_dict() if self.caption is not None else None,
             "format_ok": self.format_ok,
@@ -203,11 +203,13 @@ class Interpreter:
         else:
             source = str(path)
             checkpoint = str(Path(path).resolve()) if Path(path).exists() else source
+            _check_checkpoint(source)
         try:
-            model_kind = kind or _backbone_kind(source)
+            model_kind = kind or backbone_kind(source)
             model, processor = load_backbone(source, kind=model_kind, dtype=dtype)
         except (OSError, ValueError) as error:
-            raise ConfigError(f"checkpoint {source}: {error}") from None
+            where = "" if Path(source).exists() else "no such folder, and the hub (or its offline cache) has no such model: "
+            raise ConfigError(f"checkpoint {source}: {where}{str(error).splitlines()[0]}") from None
         return cls(model.to(torch.device(device)), processor, Prompter(profile), checkpoint=checkpoint,
                    max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
 
@@ -219,26 +221,15 @@ class Interpreter:
                         sample: bool = False, seed: int | None = None, batch_size: int = 8) -> list[Interpretation]:
         """One interpretation per instruction, decoded `batch_size` rows at a time. With `sample` and
         a `seed`, the draws are reproducible for the same rows in the same batches (the caller's
-        random state is left as it was). A row that cannot be read raises a `RowError` naming it,
-        before anything is decoded when the problem is in its conditions' files or kinds."""
+        random state is left as it was). A row that cannot be read raises a `RowError` naming it
+        (`check_row`) before anything is decoded."""
         conditions = conditions if conditions is not None else [()] * len(instructions)
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         if len(conditions) != len(instructions):
             raise ValueError(f"{len(instructions)} instructions but {len(conditions)} condition lists")
-        rows = []
-        for index, (instruction, row_conditions) in enumerate(zip(instructions, conditions)):
-            try:
-                payloads = condition_payloads(row_conditions)
-            except SchemaError as error:
-                raise RowError(index, error.field, str(error).removeprefix(f"{error.field}: ")) from None
-            for position, (kind, _) in enumerate(payloads):
-                problem = self.unreadable(kind)
-                if problem is not None:
-                    raise RowError(index, f"conditions[{position}].kind", problem)
-            if not payloads and not instruction.strip():
-                raise RowError(index, "instruction", "empty, and there are no conditions to read instead")
-            rows.append((instruction, payloads))
+        rows = [self.check_row(instruction, row_conditions, row=index)
+                for index, (instruction, row_conditions) in enumerate(zip(instructions, conditions))]
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices, enabled=seed is not None):
             if seed is not None:
@@ -246,35 +237,51 @@ class Interpreter:
             texts = []
             for start in range(0, len(rows), batch_size):
                 chunk = rows[start : start + batch_size]
-                texts.extend(self._decode([i for i, _ in chunk], [c for _, c in chunk], sample, first_row=start))
+                texts.extend(self._decode([i for i, _ in chunk], [c for _, c in chunk], sample))
         return [self.read_output(text, instruction) for text, (instruction, _) in zip(texts, rows)]
 
     def read_output(self, raw: str, instruction: str) -> Interpretation:
         return read_output(raw, instruction, self.prompter, self.checkpoint)
 
-    def unreadable(self, kind: str) -> str | None:
-        """Why this checkpoint cannot read a condition of `kind`, or None when it can."""
-        if self.processor.settings.text_only:
-            return f"this checkpoint is text-only (causal_lm) and cannot read a {kind!r} condition"
-        if kind == "camera" and self.processor.camera is None:
-            return ("this checkpoint has no camera encoder to read camera trajectories: use one trained with "
-                    "stage=camera_pretrain (or SFT/GRPO after it), or leave the camera condition out")
-        return None
+    def check_row(self, instruction: str, conditions: Sequence[Any], row: int = 0) -> tuple[str, list[tuple[str, object]]]:
+        """(instruction, payloads) of one row, or a RowError (`row` its index) naming what is wrong: a
+        condition that does not read or that this checkpoint cannot read, no input at all, a control
+        token in the instruction, or a prompt that leaves no room in the model's context for
+        `max_new_tokens` (decoding past the context gives garbage, not an error)."""
+        try:
+            payloads = condition_payloads(conditions)
+        except SchemaError as error:
+            raise RowError(row, error.field, str(error).removeprefix(f"{error.field}: ")) from None
+        for position, (kind, _) in enumerate(payloads):
+            problem = self.processor.unreadable(kind)
+            if problem is not None:
+                raise RowError(row, f"conditions[{position}].kind", problem)
+        if not payloads and not instruction.strip():
+            raise RowError(row, "instruction", "empty, and there are no conditions to read instead")
+        problem = reserved_problem(instruction, self.processor.reserved_tokens)
+        if problem is not None:
+            raise RowError(row, "instruction", problem)
+        try:
+            prompt, _ = self.processor.lengths(instruction, payloads)
+        except ValueError as error:
+            raise RowError(row, "conditions", str(error)) from None
+        if prompt + self.max_new_tokens > self.context_length:
+            raise RowError(row, "instruction", f"{prompt} prompt tokens + max_new_tokens={self.max_new_tokens} exceed "
+                                                 f"the model's context of {self.context_length} tokens")
+        return instruction, payloads
 
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    @property
+    def context_length(self) -> int:
+        """The most positions the model reads: its text config's `max_position_embeddings`."""
+        return self.model.config.get_text_config().max_position_embeddings
+
     @torch.no_grad()
-    def _decode(self, instructions: list[str], conditions: list[list[tuple[str, object]]], sample: bool,
-                first_row: int) -> list[str]:
-        try:
-            batch = self.processor(instructions, conditions)
-        except ValueError as error:
-            refused = _PROCESSOR_SAMPLE.match(str(error))
-            if refused is None:
-                raise
-            raise RowError(first_row + int(refused.group(1)), "conditions", refused.group(2)) from None
+    def _decode(self, instructions: list[str], conditions: list[list[tuple[str, object]]], sample: bool) -> list[str]:
+        batch = self.processor(instructions, conditions)  # every row passed `check_row`
         sampler = Sampler(self.processor.suppressed_ids, temperature=self.temperature, top_p=self.top_p,
                           greedy=not sample)
         ids, _ = decode(self.model, self.decoder, self._on_device(batch), sampler, max_new_tokens=self.max_new_tokens,
@@ -294,8 +301,16 @@ class Interpreter:
         return moved
 
 
-def _backbone_kind(name_or_path: str) -> str:
-    model_type = AutoConfig.from_pretrained(name_or_path).model_type
-    return "omni_thinker" if model_type in OMNI_MODEL_TYPES else "causal_lm"
-
-
+def _check_checkpoint(source: str) -> None:
+    """A ConfigError in our words for a checkpoint that is neither a folder here nor a hub id's form
+    (the hub would answer "Repo id must be in the form 'repo_name'...")."""
+    path = Path(source)
+    if path.is_dir() and not (path / "config.json").is_file():
+        raise ConfigError(f"checkpoint {source}: not a checkpoint folder (no config.json); give <run>/checkpoint")
+    if path.is_file():
+        raise ConfigError(f"checkpoint {source}: a file, not a checkpoint folder; give <run>/checkpoint")
+    if not path.exists():
+        try:
+            validate_repo_id(source)
+        except HFValidationError:
+            raise ConfigError(f"checkpoint {source}: no such folder") from None

@@ -149,7 +149,7 @@ def _unbounded(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
 class FittedPrompt:
     text: str
     tokens: int  # counted tokens of `text` plus the profile's reserved ones: what the window holds
-    source: str  # caption | answer_text | instruction
+    source: str  # caption | answer_text (caption parts found by title) | instruction
     parts: tuple[str, ...]  # the pieces that gave at least one sentence, in prompt order
     truncated: bool  # a sentence, or the end of the opening one, was left out
 
@@ -159,7 +159,9 @@ _CLAUSE_END = re.compile(r"(?<=[,;])\s+")
 _PART_TITLE = re.compile(
     r"^\s*\d\.\s*(?:" + "|".join(re.escape(t) for t in CAPTION_TITLES.values()) + r")\s*:\s*", re.IGNORECASE
 )
-_ANSWER_BODY = re.compile(re.escape(ANSWER_OPEN) + r"(.*?)(?:" + re.escape(ANSWER_CLOSE) + r"|$)", re.DOTALL)
+_ANY_TITLE = re.compile(
+    r"(?:\b\d\.\s*)?\b(?:" + "|".join(re.escape(t) for t in CAPTION_TITLES.values()) + r")\s*:\s*", re.IGNORECASE
+)
 _TAGS = re.compile("|".join(re.escape(t) for t in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)))
 
 
@@ -179,12 +181,13 @@ class Prompter:
         return self.fit([(part, getattr(caption, part)) for part in self.profile.parts], "caption")
 
     def for_output(self, parsed: ParsedOutput, raw: str, instruction: str) -> FittedPrompt:
-        """From the caption when the output parsed, else from its answer text, else the instruction."""
+        """From the caption when the output parsed, else from the caption parts its answer still
+        names by title (`answer_parts`; never its reasoning), else from the instruction."""
         if parsed.caption is not None:
             return self.for_caption(parsed.caption)
-        lines = answer_lines(raw)
-        if lines:
-            return self.fit([("answer", line) for line in lines], "answer_text")
+        parts = answer_parts(raw)
+        if parts:
+            return self.fit([("answer", part) for part in parts], "answer_text")
         return self.fit([("instruction", instruction)], "instruction")
 
     def fit(self, pieces: Sequence[tuple[str, str]], source: str) -> FittedPrompt:
@@ -243,18 +246,29 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def answer_lines(raw: str) -> list[str]:
-    """The caption text of an output the strict parser refused, part titles removed: the body of its
-    `<answer>` block (closed or not), or, without one, the text after the trace when it holds
-    numbered caption parts. Empty when there is nothing that reads as a caption."""
-    match = _ANSWER_BODY.search(raw)
-    if match is not None:
-        body = match.group(1)
+def answer_parts(raw: str) -> list[str]:
+    """The caption parts of an output the strict parser refused, read by their titles
+    (`2. Main object caption: ...`, one a line or several in one line), titles removed. Only the text
+    after the reasoning is read (`_answer_text`), and only lines that open with a part title, so
+    that no reasoning (`Step 1 (interpretation of textual intent): ...`) reaches a generator
+    prompt. Empty when nothing reads as a caption part."""
+    parts = []
+    for line in _answer_text(raw).splitlines():
+        if _PART_TITLE.match(line):
+            parts += [" ".join(_TAGS.sub(" ", piece).split()) for piece in _ANY_TITLE.split(line)]
+    return [part for part in parts if part]
+
+
+def _answer_text(raw: str) -> str:
+    """What follows the reasoning: after `</think>`; after `<answer>` when the think block is never
+    closed (nothing when there is no `<answer>` either); the whole output when it has no think
+    block. Cut to the `<answer>` block when there is one, closed or not."""
+    if THINK_CLOSE in raw:
+        text = raw.split(THINK_CLOSE, 1)[1]
+    elif THINK_OPEN in raw and ANSWER_OPEN not in raw:
+        return ""
     else:
-        body = raw.split(THINK_CLOSE, 1)[-1]
-        if not any(_PART_TITLE.match(line) for line in body.splitlines()):
-            return []
-    lines = [" ".join(_TAGS.sub(" ", _PART_TITLE.sub("", line)).split()) for line in body.splitlines()]
-    return [line for line in lines if line]
-
-
+        text = raw
+    if ANSWER_OPEN in text:
+        text = text.split(ANSWER_OPEN, 1)[1]
+    return text.split(ANSWER_CLOSE, 1)[0]

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 from peft import PeftModel
-from transformers import AutoModelForCausalLM, PreTrainedModel, Qwen2_5OmniThinkerForConditionalGeneration
+from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel, Qwen2_5OmniThinkerForConditionalGeneration
 from transformers.utils import cached_file
 
 from reade.models.camera_encoder import WEIGHTS_FILE as CAMERA_WEIGHTS_FILE
@@ -34,6 +34,7 @@ KINDS = ("omni_thinker", "causal_lm")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OMNI_LANGUAGE_MODEL = "model.language_model"
 RUN_CONFIG_FILE = "reade_config.yaml"
+OMNI_MODEL_TYPES = ("qwen2_5_omni", "qwen2_5_omni_thinker")
 # Keys of a `camera_encoder` node that size the encoder's input rather than the encoder itself.
 CAMERA_INPUT_KEYS = ("max_frames", "height", "width")
 
@@ -57,32 +58,27 @@ def load_backbone(
     plus `max_frames`/`height`/`width` of its input maps) asks for a new one; the folder's own
     encoder wins over `camera_encoder`.
     """
-    if kind not in KINDS:
-        raise ValueError(f"backbone kind {kind!r} is not one of {list(KINDS)}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r} is not one of {list(DTYPES)}")
     name_or_path = str(name_or_path)
+    processor = load_processor(name_or_path, kind, camera_encoder)
     options = {"dtype": DTYPES[dtype]}
     if attn_implementation is not None:
         options["attn_implementation"] = attn_implementation
     if kind == "omni_thinker":
         model = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(name_or_path, **options)
-        processor = InterpreterProcessor.from_pretrained(name_or_path)
         _align_placeholders(model, processor, name_or_path)
     else:
-        if camera_encoder is not None:
-            raise ValueError(f"{name_or_path}: a camera encoder needs an omni_thinker backbone, not a text-only one")
         model = AutoModelForCausalLM.from_pretrained(name_or_path, **options)
-        processor = InterpreterProcessor.from_pretrained(name_or_path, text_only=True)
     # Targets end with <|im_end|>; generation must stop there, pad with <|endoftext|> and never sample
     # another special token, whatever the checkpoint's generation_config says (a full Omni folder's
     # one is made for the talker).
     model.generation_config.eos_token_id = processor.eos_token_id
     model.generation_config.pad_token_id = processor.pad_token_id
-    encoder = None
-    if kind == "omni_thinker":
-        encoder, processor = _camera_encoder(name_or_path, model, processor, camera_encoder, DTYPES[dtype])
     model.generation_config.suppress_tokens = processor.suppressed_ids
+    encoder = None
+    if processor.camera is not None:
+        encoder = _camera_encoder(name_or_path, processor.camera.encoder).to(device=model.device, dtype=DTYPES[dtype])
     if lora is not None:
         model = apply_lora(model, dict(lora), OMNI_LANGUAGE_MODEL if kind == "omni_thinker" else None)
     if encoder is not None:
@@ -90,37 +86,57 @@ def load_backbone(
     return model, processor
 
 
-def _camera_encoder(
-    name_or_path: str, thinker: PreTrainedModel, processor: InterpreterProcessor, sizes: dict[str, Any] | None,
-    dtype: torch.dtype,
-) -> tuple[CameraEncoder | None, InterpreterProcessor]:
-    """The folder's camera encoder, a new one of `sizes`, or None; with the processor that matches it."""
-    if processor.camera is not None:
-        weights = cached_file(name_or_path, CAMERA_WEIGHTS_FILE, _raise_exceptions_for_missing_entries=False)
-        if weights is None:
-            raise FileNotFoundError(f"{name_or_path} has camera encoder settings but no {CAMERA_WEIGHTS_FILE}")
-        encoder = CameraEncoder.from_pretrained(Path(weights).parent)
-        if encoder.config != processor.camera.encoder:
-            raise ValueError(f"{name_or_path}: camera_encoder.json and the processor's camera settings disagree")
-    elif sizes is not None:
-        sizes = dict(sizes)
-        unknown = set(sizes) - set(CAMERA_INPUT_KEYS) - set(CameraEncoderConfig.__dataclass_fields__)
-        if unknown or "out_hidden_size" in sizes:
-            raise ValueError(f"camera_encoder: unknown keys {sorted(unknown | ({'out_hidden_size'} & set(sizes)))} "
-                             "(out_hidden_size is the backbone's width)")
-        inputs = CameraInputSettings(**{k: sizes.pop(k) for k in CAMERA_INPUT_KEYS if k in sizes})
-        config = CameraEncoderConfig(**sizes, out_hidden_size=thinker.get_input_embeddings().embedding_dim)
-        processor = processor.with_camera(CameraSupport(config, inputs))
-        encoder = CameraEncoder(config)
-    else:
-        return None, processor
-    vocab = thinker.get_input_embeddings().num_embeddings
-    if len(processor.tokenizer) > vocab:
-        raise ValueError(
-            f"{name_or_path}: the camera tokens take the tokenizer to {len(processor.tokenizer)} tokens, "
-            f"beyond the {vocab} embedding rows"
-        )
-    return encoder.to(device=thinker.device, dtype=dtype), processor
+def load_processor(name_or_path: str | Path, kind: str = "omni_thinker",
+                   camera_encoder: dict[str, Any] | None = None) -> InterpreterProcessor:
+    """The processor `load_backbone` pairs with the weights, read without them: what a stage counts
+    its rows' tokens with before any model loads (`reade.data.lengths`). With `camera_encoder`, a
+    folder without an encoder gets the camera layout of a new one of those sizes."""
+    if kind not in KINDS:
+        raise ValueError(f"backbone kind {kind!r} is not one of {list(KINDS)}")
+    name_or_path = str(name_or_path)
+    if kind == "causal_lm":
+        if camera_encoder is not None:
+            raise ValueError(f"{name_or_path}: a camera encoder needs an omni_thinker backbone, not a text-only one")
+        return InterpreterProcessor.from_pretrained(name_or_path, text_only=True)
+    processor = InterpreterProcessor.from_pretrained(name_or_path)
+    if processor.camera is not None or camera_encoder is None:
+        return processor
+    return processor.with_camera(_new_camera_support(dict(camera_encoder), _thinker_width(name_or_path)))
+
+
+def backbone_kind(name_or_path: str | Path) -> str:
+    """omni_thinker for a Qwen2.5-Omni (thinker) folder or hub id, causal_lm for any other, from its config.json."""
+    model_type = AutoConfig.from_pretrained(str(name_or_path)).model_type
+    return "omni_thinker" if model_type in OMNI_MODEL_TYPES else "causal_lm"
+
+
+def _thinker_width(name_or_path: str) -> int:
+    """The thinker's hidden size from config.json (of a thinker folder, or of a full Omni one)."""
+    config = AutoConfig.from_pretrained(name_or_path)
+    return getattr(config, "thinker_config", config).get_text_config().hidden_size
+
+
+def _new_camera_support(sizes: dict[str, Any], width: int) -> CameraSupport:
+    """The layout of a new camera encoder: `sizes` is a `camera_encoder` node, `width` the backbone's."""
+    unknown = set(sizes) - set(CAMERA_INPUT_KEYS) - set(CameraEncoderConfig.__dataclass_fields__)
+    if unknown or "out_hidden_size" in sizes:
+        raise ValueError(f"camera_encoder: unknown keys {sorted(unknown | ({'out_hidden_size'} & set(sizes)))} "
+                         "(out_hidden_size is the backbone's width)")
+    inputs = CameraInputSettings(**{k: sizes.pop(k) for k in CAMERA_INPUT_KEYS if k in sizes})
+    return CameraSupport(CameraEncoderConfig(**sizes, out_hidden_size=width), inputs)
+
+
+def _camera_encoder(name_or_path: str, config: CameraEncoderConfig) -> CameraEncoder:
+    """The folder's camera encoder, or a new one of `config` when the folder has none."""
+    if CameraSupport.find(name_or_path) is None:
+        return CameraEncoder(config)
+    weights = cached_file(name_or_path, CAMERA_WEIGHTS_FILE, _raise_exceptions_for_missing_entries=False)
+    if weights is None:
+        raise FileNotFoundError(f"{name_or_path} has camera encoder settings but no {CAMERA_WEIGHTS_FILE}")
+    encoder = CameraEncoder.from_pretrained(Path(weights).parent)
+    if encoder.config != config:
+        raise ValueError(f"{name_or_path}: camera_encoder.json and the processor's camera settings disagree")
+    return encoder
 
 
 def save_checkpoint(

@@ -37,6 +37,8 @@ from reade.models.tokenizer import (
     load_tokenizer,
     never_generated_ids,
     placeholder_ids,
+    reserved_problem,
+    reserved_tokens,
     token_id,
 )
 
@@ -98,6 +100,7 @@ class InterpreterProcessor:
         self.pad_token_id = token_id(tokenizer, PAD_TOKEN)
         self.eos_token_id = token_id(tokenizer, IM_END)
         self.suppressed_ids = never_generated_ids(tokenizer)  # what `generate` must never sample
+        self.reserved_tokens = reserved_tokens(tokenizer)  # what user text may not spell
         if settings.text_only:
             return
         self.placeholder_ids = placeholder_ids(tokenizer)
@@ -171,20 +174,16 @@ class InterpreterProcessor:
         encoded: dict[str, list] = {"image": [], "video": [], "audio": [], "camera": []}
         sequences = []
         for index, (instruction, sample_conditions) in enumerate(zip(instructions, conditions)):
-            blocks = []
-            for kind, payload in sample_conditions:
-                num_tokens, item = self._encode_condition(index, kind, payload)
-                encoded[MODALITY[kind]].append(item)
-                blocks.append(ConditionBlock(kind, num_tokens))
-            if not blocks and not instruction.strip():
-                raise ValueError(f"sample {index}: empty instruction and no conditions")
-            user = user_content(blocks, instruction.strip())
-            prompt = self.tokenizer.encode(chat_prompt(user), add_special_tokens=False)
-            target = [] if targets is None else self.tokenizer.encode(targets[index] + IM_END, add_special_tokens=False)
+            try:
+                prompt, target, items = self._sequence(instruction, sample_conditions, None if targets is None else targets[index])
+            except ValueError as error:
+                raise ValueError(f"sample {index}: {error}") from None
             if max_length is not None and len(prompt) + len(target) > max_length:
                 raise ValueError(
                     f"sample {index}: {len(prompt)} prompt + {len(target)} target tokens exceed max_length {max_length}"
                 )
+            for modality, item in items:
+                encoded[modality].append(item)
             sequences.append((prompt, target))
         batch = self._pad(sequences, with_labels=targets is not None)
         batch.update(self._stack_images(encoded["image"]))
@@ -194,45 +193,79 @@ class InterpreterProcessor:
             batch["camera_maps"] = encoded["camera"]  # list of [T_i, 96, h, w]
         return batch
 
+    def lengths(self, instruction: str, conditions: list[tuple[str, object]], target: str | None = None) -> tuple[int, int]:
+        """(prompt, target) token counts of one sample laid out as `__call__` lays it out, which is
+        what `max_length` bounds, without stacking its media; a ValueError for a sample `__call__`
+        would refuse."""
+        prompt, target_ids, _ = self._sequence(instruction, conditions, target)
+        return len(prompt), len(target_ids)
+
+    def unreadable(self, kind: str) -> str | None:
+        """Why this processor cannot lay out a condition of `kind`, or None when it can."""
+        if self.settings.text_only:
+            return f"this checkpoint is text-only (causal_lm) and cannot read a {kind!r} condition"
+        if kind == "camera" and self.camera is None:
+            return ("this checkpoint has no camera encoder to read camera trajectories: use one trained with "
+                    "stage=camera_pretrain (or SFT/GRPO after it), or leave the camera condition out")
+        return None
+
+    def _sequence(self, instruction: str, conditions: list[tuple[str, object]],
+                  target: str | None) -> tuple[list[int], list[int], list[tuple[str, object]]]:
+        """Token ids of one sample's prompt and of its target (closed by <|im_end|>), and its encoded
+        media as (modality, item). User text that spells a control token is refused here, the one
+        place where it becomes ids (`reserved_problem`)."""
+        for name, text in (("instruction", instruction), ("target", target or "")):
+            problem = reserved_problem(text, self.reserved_tokens)
+            if problem is not None:
+                raise ValueError(f"its {name} {problem}")
+        blocks, items = [], []
+        for kind, payload in conditions:
+            num_tokens, item = self._encode_condition(kind, payload)
+            items.append((MODALITY[kind], item))
+            blocks.append(ConditionBlock(kind, num_tokens))
+        if not blocks and not instruction.strip():
+            raise ValueError("empty instruction and no conditions")
+        prompt = self.tokenizer.encode(chat_prompt(user_content(blocks, instruction.strip())), add_special_tokens=False)
+        target_ids = [] if target is None else self.tokenizer.encode(target + IM_END, add_special_tokens=False)
+        return prompt, target_ids, items
+
     def decode(self, token_ids: torch.Tensor) -> list[str]:
         """Generated ids [B, L] -> texts; special tokens dropped, <think>/<answer> kept."""
         texts = self.tokenizer.batch_decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
         return [text.strip() for text in texts]
 
-    def _encode_condition(self, index: int, kind: str, payload: object) -> tuple[int, object]:
-        """(placeholder count, what the stacking step needs) for one condition of sample `index`."""
+    def _encode_condition(self, kind: str, payload: object) -> tuple[int, object]:
+        """(placeholder count, what the stacking step needs) for one condition."""
         if kind not in MODALITY:
-            raise ValueError(f"sample {index}: unknown condition kind {kind!r}, expected one of {list(MODALITY)}")
+            raise ValueError(f"unknown condition kind {kind!r}, expected one of {list(MODALITY)}")
         if self.settings.text_only:
             raise ValueError(
-                f"sample {index}: this backbone is text-only (causal_lm) and cannot read a {kind!r} condition; "
+                f"this backbone is text-only (causal_lm) and cannot read a {kind!r} condition; "
                 "use condition=text or an omni_thinker backbone"
             )
         if kind == "camera":
-            return self._encode_camera(index, payload)
+            return self._encode_camera(payload)
         if kind == "identity":
-            return self._encode_image(index, np.asarray(payload))
+            return self._encode_image(np.asarray(payload))
         if kind == "audio":
-            return self._encode_audio(index, *payload)
+            return self._encode_audio(*payload)
         return self._encode_video(np.asarray(payload))
 
-    def _encode_camera(self, index: int, trajectory: object) -> tuple[int, torch.Tensor]:
+    def _encode_camera(self, trajectory: object) -> tuple[int, torch.Tensor]:
         if self.camera is None:
             raise ValueError(
-                f"sample {index}: camera conditions are read by the camera encoder, a separate component this "
+                "camera conditions are read by the camera encoder, a separate component this "
                 "backbone does not have; train one with stage=camera_pretrain or load a checkpoint folder "
                 "that holds camera_encoder.safetensors"
             )
         if not isinstance(trajectory, CameraTrajectory):
-            raise ValueError(f"sample {index}: a camera condition must be a CameraTrajectory, got {type(trajectory).__name__}")
+            raise ValueError(f"a camera condition must be a CameraTrajectory, got {type(trajectory).__name__}")
         maps = camera_maps(trajectory, self.camera.input, self.camera.encoder.pack_factor)  # [T', 96, h, w]
         return self.camera.input.num_tokens(self.camera.encoder, len(trajectory.w2c)), maps
 
-    def _encode_image(self, index: int, image: np.ndarray) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
+    def _encode_image(self, image: np.ndarray) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-            raise ValueError(
-                f"sample {index}: identity image must be uint8 [H, W, 3], got {image.dtype} {list(image.shape)}"
-            )
+            raise ValueError(f"identity image must be uint8 [H, W, 3], got {image.dtype} {list(image.shape)}")
         encoded = self.image_processor(images=[image], return_tensors="np")
         grid = encoded["image_grid_thw"][0]  # [3]
         return int(np.prod(grid)) // self.settings.merge_size**2, (encoded["pixel_values"], grid)
@@ -253,7 +286,7 @@ class InterpreterProcessor:
         )
         return int(np.prod(grid)) // s.merge_size**2, (patches, grid, second_per_grid)
 
-    def _encode_audio(self, index: int, waveform: np.ndarray, rate: int) -> tuple[int, np.ndarray]:
+    def _encode_audio(self, waveform: np.ndarray, rate: int) -> tuple[int, np.ndarray]:
         """Resampled, cut to `max_audio_seconds` and to whole hops.
 
         Whisper's frame mask counts a trailing partial hop that its spectrogram drops, so the
@@ -264,7 +297,7 @@ class InterpreterProcessor:
         frames = len(waveform) // s.hop_length
         num_tokens = ((frames - 1) // 2 + 1 - 2) // 2 + 1
         if num_tokens < 1:
-            raise ValueError(f"sample {index}: audio too short ({frames} mel frames) to give one audio token")
+            raise ValueError(f"audio too short ({frames} mel frames) to give one audio token")
         return num_tokens, waveform[: frames * s.hop_length]
 
     def _pad(self, sequences: list[tuple[list[int], list[int]]], with_labels: bool) -> dict[str, torch.Tensor]:

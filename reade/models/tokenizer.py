@@ -7,6 +7,7 @@ real checkpoint; only the ids differ, and they are always looked up, never hard-
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
@@ -95,3 +96,22 @@ def never_generated_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
         if len(pieces) == 1:
             ids.append(pieces[0])
     return ids
+
+
+def reserved_tokens(tokenizer: PreTrainedTokenizerBase) -> tuple[str, ...]:
+    """SPECIAL_TOKENS and every other special token `tokenizer` has (a real Qwen2.5-Omni's
+    `<|vision_pad|>`, `<|box_start|>`, ...): the strings user text may not hold."""
+    return tuple(dict.fromkeys((*SPECIAL_TOKENS, *tokenizer.all_special_tokens)))
+
+
+def reserved_problem(text: str, reserved: Iterable[str] = SPECIAL_TOKENS) -> str | None:
+    """Why `text` may not be tokenised, or None. User text (instruction, trace, caption, key
+    elements, descriptions) is refused when it spells a chat or modality control token: tokenised,
+    `<|im_end|>` would close the user's turn and `<|IMAGE|>` would ask for image features that are not
+    there. Refused rather than escaped, so that what a model reads is what the data says."""
+    if "<|" not in text:
+        return None
+    found = [token for token in reserved if token in text]
+    if not found:
+        return None
+    return f"holds the reserved control token(s) {', '.join(found)}; chat and modality tokens are refused in user text"

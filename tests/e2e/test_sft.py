@@ -150,13 +150,14 @@ def test_resume_from_last_checkpoint(finished_run, small, tmp_path):
     assert resumed["global_step"] == 7  # the end of training, not the last periodic save (step 6)
 
 
-def test_too_long_sample_is_a_data_error_naming_the_samples(synthetic_dir, small, tmp_path):
+def test_too_long_rows_are_a_data_error_naming_file_and_line_before_training(synthetic_dir, small, tmp_path):
     cfg = compose_train(
         [*small, f"paths.root_dir={tmp_path}", "data.max_length=64", "logger=csv", "stage.eval.untrained=false"],
         tmp_path / "out",
     )
-    with pytest.raises(DataError, match=r"samples \['train-"):
+    with pytest.raises(DataError, match=r"train.jsonl:1: tokens: \d+ prompt \+ \d+ target tokens exceed data.max_length=64"):
         train(cfg)
+    assert not (tmp_path / "out" / "checkpoints").exists()
 
 
 def test_resolves_for_the_paper_backbone(tmp_path):

@@ -1,11 +1,15 @@
-"""Resolving `ckpt_path` before a run starts: `last` means this run folder's last.ckpt."""
+"""Before a run starts: resolving `ckpt_path` (`last` means this run folder's last.ckpt), and every
+row's token count checked before any model loads."""
 
 from __future__ import annotations
 
 import pytest
 
-from reade.errors import ReadeError
-from reade.train import _resume_path
+import reade.train
+from reade.errors import DataError, ReadeError
+from reade.train import _resume_path, train
+from tests.conftest import compose_train
+from tests.unit.data.test_jsonl import edited_copy
 
 
 def test_last_is_the_run_folders_last_checkpoint(tmp_path):
@@ -21,3 +25,15 @@ def test_last_is_the_run_folders_last_checkpoint(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path, ckpt_path, message):
     with pytest.raises(ReadeError, match=message):
         _resume_path(ckpt_path, tmp_path)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.9])
+def test_a_row_over_max_length_stops_training_before_any_model_loads(synthetic_dir, tiny_dir, tmp_path, monkeypatch,
+                                                                      dropout):
+    path = edited_copy(synthetic_dir, tmp_path, lambda rows: rows[5].update(instruction="Garden, zoom in. " * 300))
+    monkeypatch.setattr(reade.train, "backbone_from_config", lambda *args, **kwargs: pytest.fail("a model loaded"))
+    cfg = compose_train(["data=jsonl", f"data.train_file={path}", "condition=identity", "stage.eval.captions=false",
+                         f"stage.instruction_dropout={dropout}", f"paths.root_dir={tmp_path}",
+                         f"paths.cache_dir={tiny_dir.parent}", "logger=csv"], tmp_path / "out")
+    with pytest.raises(DataError, match=rf"{path}:6: tokens: \d+ prompt \+ \d+ target tokens exceed data.max_length=1024"):
+        train(cfg)

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import struct
 import wave
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -189,6 +191,18 @@ def _truncated_png(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:400])
 
 
+def _png_claiming(width: int, height: int) -> Callable[[Path], None]:
+    """A PNG whose header claims `width` x `height` pixels (with no pixel data): what a reader sees of
+    a huge image before it decodes anything."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def make(path: Path) -> None:
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return make
+
+
 def _pose(frames: list) -> str:
     return json.dumps({"width": 56, "height": 56, "fps": 4, "keypoint_format": "coco17", "frames": frames})
 
@@ -208,6 +222,8 @@ def _wav(path: Path, width: int, frames: bytes) -> None:
 BAD_FILES: list[tuple[str, str, Callable[[Path], None], str]] = [
     ("identity", "id.png", lambda p: p.write_bytes(b"not an image at all"), "not an image"),
     ("identity", "id.png", _truncated_png, "unreadable image"),
+    ("identity", "id.png", _png_claiming(9000, 9000), "image of 9000 x 9000 = 81,000,000 pixels, over the limit of 67,108,864"),
+    ("identity", "id.png", _png_claiming(30000, 30000), "image of over 178,956,970 pixels, over the limit of 67,108,864"),
     ("depth", "depth.npz", _truncated_npz, "truncated"),
     ("depth", "depth.npz", lambda p: _npz(p, disparity=np.ones((1, 2, 2), np.float32)), "no key 'depth'"),
     ("depth", "depth.npz", lambda p: _npz(p, depth=np.ones((2, 2), np.float32)), "[T, H, W]"),

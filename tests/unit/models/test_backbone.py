@@ -11,11 +11,12 @@ from transformers import (
     Qwen2_5OmniConfig,
     Qwen2_5OmniForConditionalGeneration,
     Qwen2_5OmniThinkerConfig,
+    Qwen2_5OmniThinkerForConditionalGeneration,
     Qwen2Config,
     Qwen2ForCausalLM,
 )
 
-from reade.models.backbone import load_backbone, save_checkpoint
+from reade.models.backbone import backbone_kind, load_backbone, load_processor, save_checkpoint
 from reade.models.processing import InterpreterProcessor
 from reade.models.tokenizer import load_tokenizer
 
@@ -149,6 +150,19 @@ def test_causal_lm_path_is_text_only(tmp_path, media):
     reloaded, reprocessor = load_backbone(save_checkpoint(model, processor, tmp_path / "ckpt"), kind="causal_lm")
     assert reprocessor.settings.text_only
     assert torch.allclose(logits(reloaded, batch), logits(model, batch), atol=1e-5)
+    assert backbone_kind(tmp_path) == "causal_lm" and load_processor(tmp_path, "causal_lm").settings.text_only
+
+
+def test_load_processor_is_the_processor_of_load_backbone_without_the_weights(tiny_dir, monkeypatch):
+    camera = dict(patch_size=2, hidden_size=32, depth=2, num_heads=2, mlp_ratio=2.0, max_frames=16, height=32, width=32)
+    _, loaded = load_backbone(tiny_dir, camera_encoder=camera)
+    monkeypatch.setattr(Qwen2_5OmniThinkerForConditionalGeneration, "from_pretrained",
+                        lambda *args, **kwargs: pytest.fail("weights loaded"))
+    alone = load_processor(tiny_dir, camera_encoder=camera)
+    assert (alone.settings, alone.camera, alone.reserved_tokens) == (loaded.settings, loaded.camera, loaded.reserved_tokens)
+    assert load_processor(tiny_dir).camera is None and backbone_kind(tiny_dir) == "omni_thinker"
+    with pytest.raises(ValueError, match=r"unknown keys \['layers'\]"):
+        load_processor(tiny_dir, camera_encoder={**camera, "layers": 3})
 
 
 def test_bad_kind_and_dtype_are_rejected(tiny_dir):

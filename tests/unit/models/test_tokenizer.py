@@ -11,6 +11,8 @@ from reade.models.tokenizer import (
     SPECIAL_TOKENS,
     load_tokenizer,
     placeholder_ids,
+    reserved_problem,
+    reserved_tokens,
     token_id,
 )
 from reade.schema import StructuredCaption, render_output
@@ -84,6 +86,24 @@ def test_chat_template_matches_the_hand_built_prompt(tokenizer):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Garden, zoom in"}]
     rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     assert rendered == chat_prompt("Garden, zoom in", system="Be brief.")
+
+
+@pytest.mark.parametrize("token", SPECIAL_TOKENS)
+def test_every_chat_and_modality_token_is_reserved_in_user_text(token):
+    assert token in reserved_problem(f"A garden {token} at dusk")
+
+
+def test_plain_text_and_reasoning_tags_are_not_reserved(tokenizer):
+    assert all(reserved_problem(text) is None for text in (sample_output(), "a <|b|> c", "x < | y |>", *REASONING_TOKENS))
+
+
+def test_a_tokenizers_own_special_tokens_are_reserved_too(tokenizer):
+    """A real Qwen2.5-Omni tokenizer has special tokens beyond SPECIAL_TOKENS (`<|vision_pad|>`, `<|box_start|>`)."""
+    qwen = load_tokenizer()
+    qwen.add_special_tokens({"extra_special_tokens": ["<|box_start|>"]}, replace_extra_special_tokens=False)
+    assert set(reserved_tokens(tokenizer)) == set(SPECIAL_TOKENS)
+    assert set(reserved_tokens(qwen)) == {*SPECIAL_TOKENS, "<|box_start|>"}
+    assert reserved_problem("a <|box_start|> b") is None and "<|box_start|>" in reserved_problem("a <|box_start|> b", reserved_tokens(qwen))
 
 
 def test_token_id_rejects_a_string_that_is_not_one_token(tokenizer):
