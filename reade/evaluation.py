@@ -19,8 +19,9 @@ provenance of their elements (DESIGN.md section 3):
 The quality score (0-5) compares the predicted part with the gold caption's same part. An output
 whose six-part answer does not parse has no parts: its aspect texts are empty, which finds nothing
 and scores 0; its "dense" text is what a generator would still get from it (`caption_text`). Texts
-are sanitised for the judge as the rewards' are. A NaN verdict (a failed judge) is left out and
-counted. Every accuracy, quality and rate comes with a bootstrap 95 % interval over rows
+are sanitised for the judge as the rewards' are, except that short keyword lists count, as a
+generator reads them (`reade.rewards.text`). A NaN verdict (a failed judge) is left out and counted.
+Every accuracy, quality and rate comes with a bootstrap 95 % interval over rows
 (`<key>_ci_low`, `<key>_ci_high`; `reade.results.intervals`).
 """
 
@@ -35,7 +36,7 @@ from reade.results.intervals import with_interval
 from reade.rewards.aspects import ASPECT_PARTS, aspect_elements
 from reade.rewards.elements import element_list
 from reade.rewards.judges.base import ElementQuery, Judge, QualityQuery
-from reade.rewards.text import caption_text, sanitised
+from reade.rewards.text import EVALUATION_LIST_MIN_ITEMS, caption_text, sanitised
 from reade.schema import CONDITION_KINDS, FREE, SampleKeyElements, StructuredCaption, parse_output
 
 # accuracies also reported per reasoning mode (`acc_derived_riddle_in_context`)
@@ -76,7 +77,7 @@ def aspect_texts(prediction: str, key_elements: SampleKeyElements) -> dict[str, 
     texts = {aspect: getattr(caption, part) if caption else "" for aspect, part in ASPECT_PARTS.items()}
     if caption is None:
         texts["dense"] = caption_text(prediction)
-    return {aspect: sanitised(text, key_elements) for aspect, text in texts.items()}
+    return {aspect: sanitised(text, key_elements, EVALUATION_LIST_MIN_ITEMS) for aspect, text in texts.items()}
 
 
 def accuracy_keys(aspect: str, source: str | None) -> list[str]:

@@ -5,6 +5,11 @@ asked report whose runs exist into `out_dir/<report>/` (`table.md` and PNG figur
 runs are missing is named with the command that makes them. Nothing to report exits 2. With
 `bundle_dir`, what the reports read of their runs (metrics, Hydra configs, step logs; no
 checkpoints) is copied there, so that `runs_dir=<bundle_dir>` rebuilds the same files anywhere.
+
+A partial table is never published silently: the rows it lacks (no finished run) and the sweeps it
+reads that have not finished every job are named at the top of `table.md` and on stderr, and a
+`table.md` already there with more rows (the committed tables under `experiments/`) is not replaced
+unless `allow_fewer_rows=true`: the run exits 2 and the report's files are left as they were.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from omegaconf import DictConfig
 from reade.config import check_known_keys
 from reade.errors import ConfigError, ReadeError, exit_on_user_error
 from reade.results import figures, tables
-from reade.results.runs import Run, bundle, find_runs, latest_sweep
+from reade.results.runs import Run, bundle, find_runs, latest_sweep, sweep_progress, sweeps_of
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ def report(cfg: DictConfig) -> dict[str, list[Path]]:
     runs = find_runs(root)
     written, used = {}, []
     for name in cfg.reports:
-        files, sources = WRITERS[name](runs, root, Path(cfg.out_dir) / name)
+        files, sources = WRITERS[name](runs, root, Path(cfg.out_dir) / name, cfg.allow_fewer_rows)
         if files:
             written[name] = files
             used += sources
@@ -62,22 +67,59 @@ def report(cfg: DictConfig) -> dict[str, list[Path]]:
     return written
 
 
-def _page(name: str, body: str) -> str:
+def _page(name: str, body: str, gaps: str) -> str:
     title, what = HEADINGS[name]
-    return f"# {title}\n\nWhat: {what}. Made by `{MAKES[name]}`, then `python -m reade.report`.\n\n{body}"
+    return f"# {title}\n\nWhat: {what}. Made by `{MAKES[name]}`, then `python -m reade.report`.\n\n{gaps}{body}"
 
 
-def _table6(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Run]]:
+def _gaps(missing: list[str], unfinished: list[str]) -> str:
+    """The paragraph a partial table opens with: the rows it lacks and the sweeps still running or failed."""
+    sentences = [f"Missing rows (no finished run): {', '.join(f'`{row}`' for row in missing)}."] if missing else []
+    sentences += [f"Unfinished sweeps: {'; '.join(unfinished)}."] if unfinished else []
+    return f"**Incomplete.** {' '.join(sentences)}\n\n" if sentences else ""
+
+
+def _unfinished(runs: list[Run], root: Path, experiments: tuple[str, ...]) -> list[str]:
+    """The sweeps of `experiments`, from the one a table shows on, that have not finished every job."""
+    notes = []
+    for experiment in experiments:
+        shown = latest_sweep(runs, experiment)
+        for progress in map(sweep_progress, sweeps_of(root, experiment)):
+            if progress.complete or (shown and progress.folder < shown[0].sweep):
+                continue
+            later = "" if progress.finished else ", none of them in the table yet"
+            notes.append(f"`{progress.folder.relative_to(root)}` ({experiment}): {progress.finished} of "
+                         f"{progress.expected} jobs finished{later}")
+    return notes
+
+
+def _write_table(out: Path, name: str, body: str, gaps: str, allow_fewer_rows: bool) -> Path:
+    """`out/table.md`, unless it is there with more rows than this report has and that is not allowed."""
+    page, table = _page(name, body, gaps), out / "table.md"
+    before, after = (tables.body_rows(table.read_text()) if table.is_file() else 0), tables.body_rows(page)
+    if after < before and not allow_fewer_rows:
+        raise ReadeError(f"{table} has {before} table rows and this report {after}: not replaced. "
+                         f"{gaps.strip() or 'No run is missing.'} Finish the runs, write elsewhere with out_dir=..., "
+                         "or replace it anyway with allow_fewer_rows=true")
+    if gaps:
+        log.warning("%s: %s", name, gaps.strip())
+    out.mkdir(parents=True, exist_ok=True)
+    table.write_text(page)
+    return table
+
+
+def _table6(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool) -> tuple[list[Path], list[Run]]:
     no_cot, strategies = latest_sweep(runs, "ablation_no_cot"), latest_sweep(runs, "learning_strategy")
     rows = tables.table6_rows(no_cot, strategies)
     if not rows:
         return [], []
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(_page("table6", tables.table6(no_cot, strategies, root, runs)))
+    gaps = _gaps(tables.table6_missing(no_cot, strategies, runs),
+                 _unfinished(runs, root, ("ablation_no_cot", "learning_strategy")))
+    files = [_write_table(out, "table6", tables.table6(no_cot, strategies, root, runs), gaps, allow_fewer_rows)]
     figures.bars(out / "accuracy.png", [label for label, *_ in rows],
                  [tables.mean_metric(r, "eval/acc_dense") * 100 for *_, r in rows],
                  "Dense-caption intention accuracy by training recipe", "accuracy (%)")
-    files = [out / "table.md", out / "accuracy.png"]
+    files.append(out / "accuracy.png")
     series = {label if len(group) == 1 else f"{label} (seed {run.config.get('seed')})":
               figures.step_series(run.folder / "steps.jsonl", "train/content_mean")
               for label, *_, group in rows for run in group if (run.folder / "steps.jsonl").is_file()}
@@ -87,25 +129,26 @@ def _table6(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Ru
     return files, [r for *_, group in rows for r in group] + list(tables.baselines(runs).values())
 
 
-def _learning_strategy(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Run]]:
+def _learning_strategy(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool) -> tuple[list[Path], list[Run]]:
     strategies = latest_sweep(runs, "learning_strategy")
     if not strategies:
         return [], []
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(_page("learning_strategy", tables.learning_strategy(strategies, root, runs)))
-    return [out / "table.md"], strategies + list(tables.baselines(runs).values())
+    gaps = _gaps(tables.learning_strategy_missing(strategies, runs), _unfinished(runs, root, ("learning_strategy",)))
+    table = _write_table(out, "learning_strategy", tables.learning_strategy(strategies, root, runs), gaps,
+                         allow_fewer_rows)
+    return [table], strategies + list(tables.baselines(runs).values())
 
 
-def _generalization(runs: list[Run], root: Path, out: Path) -> tuple[list[Path], list[Run]]:
+def _generalization(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool) -> tuple[list[Path], list[Run]]:
     grid = tables.generalization_grid([run for run in runs if run.task == "evaluate"])
     if not grid:
         return [], []
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(_page("generalization", tables.generalization(grid, root, runs)))
+    gaps = _gaps(tables.generalization_missing(grid, runs), _unfinished(runs, root, ("generalization",)))
+    table = _write_table(out, "generalization", tables.generalization(grid, root, runs), gaps, allow_fewer_rows)
     trained, evaluated = tables.grid_axes(grid)
     figures.heatmap(out / "heatmap.png", trained, evaluated, tables.grid_values(grid), "Dense-caption intention accuracy (%)")
     extra = [run for kind in evaluated for run in tables.baselines(runs, kind).values()]
-    return [out / "table.md", out / "heatmap.png"], list(grid.values()) + extra
+    return [table, out / "heatmap.png"], list(grid.values()) + extra
 
 
 WRITERS = {"table6": _table6, "learning_strategy": _learning_strategy, "generalization": _generalization}

@@ -354,13 +354,20 @@ class ParsedOutput:
 _THINK_RE = re.compile(r"^\s*<think>(.*?)</think>", re.DOTALL)
 _ANSWER_RE = re.compile(r"<answer>(.*?)</answer>\s*$", re.DOTALL)
 _PART_RE = re.compile(r"^\s*(\d)\.\s*([A-Za-z ]+?):\s*(.*)$")
+# "2. Main object caption:" wherever it stands: at a line start or after a space, as the paper's
+# Table 8 prints the six parts on one line. Only the six titles count, so a number inside a part's
+# text ("Row 2. Background trees") never opens a part.
+PART_HEADING = re.compile(
+    r"(?<!\S)\d\.[ \t]*(?:" + "|".join(re.escape(CAPTION_TITLES[p]) for p in CAPTION_PARTS) + r")[ \t]*:", re.IGNORECASE
+)
 
 
 def parse_output(text: str) -> ParsedOutput:
     """Strict parse of `<think>…</think><answer>…</answer>`.
 
     The think block must open the text and be non-empty; the answer must close it and hold exactly
-    the six numbered parts in Table 8 order, each on its own line(s) and non-empty. Anything between
+    the six numbered parts in Table 8 order, non-empty, one per line (as `render` writes them) or on
+    one line (as the paper's Table 8 prints them), or any mix of the two. Anything between
     the two blocks other than whitespace, or anything after </answer>, fails the parse.
     """
     errors = []
@@ -390,7 +397,8 @@ def parse_output(text: str) -> ParsedOutput:
 def _parse_caption(body: str) -> tuple[StructuredCaption | None, list[str]]:
     parts: dict[str, list[str]] = {}
     current = None
-    for line in body.strip().splitlines():
+    one_part_per_line = PART_HEADING.sub(lambda heading: "\n" + heading.group(0), body)
+    for line in one_part_per_line.strip().splitlines():
         match = _PART_RE.match(line)
         if match is not None:
             number, title, rest = int(match.group(1)), match.group(2).strip(), match.group(3)

@@ -1,7 +1,9 @@
 """python -m reade.score — score a JSONL of predictions with the reward assigner, resumably.
 
 Thin: compose, build the judge and the weights the config names, hand over to
-`reade.rewards.score_jsonl`, report the means. A user error exits 2 with its message.
+`reade.rewards.score_jsonl`, report the means and the share of rows without a verdict. A user error
+(bad rows, an output made by another judge or weighting, a judge that answered for no row) exits 2
+with its message.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def score(cfg: DictConfig) -> dict[str, float]:
     finally:
         judge.close()
     log.info("scored %s -> %s with judge %s", cfg.input, cfg.output, judge.identity())
+    log.log(logging.WARNING if summary["nan_rows"] else logging.INFO,
+            "rows without a verdict (null; a rerun onto the same output scores them again): %d of %d (%.1f %%)",
+            summary["nan_rows"], summary["rows"], 100 * summary["nan_share"])
     for key, value in summary.items():
         log.info("  %-22s %s", key, f"{value:.4f}" if isinstance(value, float) else value)
     return summary

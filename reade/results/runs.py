@@ -3,7 +3,9 @@
 Everything a table needs is on disk: the metrics, the resolved config and the config-group choices
 (which experiment, strategy, reward subset, condition). A job without `metrics.json` did not finish
 and is never reported. When an experiment was launched more than once, its latest sweep counts
-(`latest_sweep`): sweep folders are named by their start time.
+(`latest_sweep`): sweep folders are named by their start time. How far a sweep got
+(`sweep_progress`) is its finished jobs out of those Hydra launches for it (`multirun.yaml`), so
+that a report can name a sweep that is still running or whose jobs failed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ValueType
 
+SWEEP_FILE = "multirun.yaml"  # written by Hydra into a sweep folder when the sweep starts
 PROVENANCE_FILE = "checkpoint.json"  # written by reade.evaluate: which training job made the checkpoint
 REPORTED_FILES = ("metrics.json", ".hydra/hydra.yaml", ".hydra/config.yaml", ".hydra/overrides.yaml", "steps.jsonl",
                   PROVENANCE_FILE)
@@ -44,14 +49,34 @@ class Run:
         return float(value) if value is not None else math.nan
 
 
+@dataclass(frozen=True)
+class SweepProgress:
+    """How far a Hydra sweep got: its jobs that finished (wrote `metrics.json`) of those it launches."""
+
+    folder: Path
+    finished: int
+    expected: int
+
+    @property
+    def complete(self) -> bool:
+        return self.finished >= self.expected
+
+
 def read_run(folder: Path) -> Run | None:
-    metrics_file, hydra_file = folder / "metrics.json", folder / ".hydra" / "hydra.yaml"
-    if not metrics_file.is_file() or not hydra_file.is_file():
+    metrics_file, job = folder / "metrics.json", _hydra_job(folder)
+    if not metrics_file.is_file() or job is None:
+        return None
+    config = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text())
+    return Run(folder, *job, config, json.loads(metrics_file.read_text()))
+
+
+def _hydra_job(folder: Path) -> tuple[str, dict[str, str]] | None:
+    """(task, config-group choices) of a job folder, finished or not: Hydra writes them when it starts."""
+    hydra_file = folder / ".hydra" / "hydra.yaml"
+    if not hydra_file.is_file():
         return None
     hydra = yaml.safe_load(hydra_file.read_text())["hydra"]
-    config = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text())
-    return Run(folder, hydra["job"]["name"], dict(hydra["runtime"]["choices"]), config,
-               json.loads(metrics_file.read_text()))
+    return hydra["job"]["name"], dict(hydra["runtime"]["choices"])
 
 
 def find_runs(root: Path) -> list[Run]:
@@ -67,6 +92,42 @@ def latest_sweep(runs: list[Run], experiment: str, task: str = "train") -> list[
         return []
     last = max(run.sweep for run in jobs)
     return [run for run in jobs if run.sweep == last]
+
+
+def sweeps_of(root: Path, experiment: str, task: str = "train") -> list[Path]:
+    """Every sweep folder under `root` holding a job of `experiment`, finished or not, oldest first."""
+    sweeps = set()
+    for hydra in Path(root).rglob(".hydra"):
+        job = _hydra_job(hydra.parent)
+        if job is not None and job[0] == task and job[1].get("experiment") == experiment:
+            sweeps.add(hydra.parent.parent)
+    return sorted(sweeps)
+
+
+def sweep_progress(folder: Path) -> SweepProgress:
+    """Finished jobs of the sweep in `folder` out of the jobs it launches, or out of the job folders it
+    holds where that number is unknown (no `multirun.yaml`: a bundle holds finished jobs only)."""
+    jobs = [job for job in folder.iterdir() if (job / ".hydra").is_dir()]
+    finished = sum((job / "metrics.json").is_file() for job in jobs)
+    launched = sweep_size(folder / SWEEP_FILE) if (folder / SWEEP_FILE).is_file() else None
+    return SweepProgress(folder, finished, max(launched or 0, len(jobs)))
+
+
+def sweep_size(multirun: Path) -> int | None:
+    """How many jobs Hydra's basic sweeper launches for a sweep: the product of the number of values of
+    each key, over the sweeper's params and then the command line (a later value of a key replacing an
+    earlier one, as the sweeper does). None where a value needs the config to expand (`glob(...)`)."""
+    hydra = yaml.safe_load(multirun.read_text())["hydra"]
+    params = [f"{key}={value}" for key, value in (hydra["sweeper"].get("params") or {}).items()]
+    values = {}
+    for override in OverridesParser.create().parse_overrides(params + list(hydra["overrides"]["task"])):
+        if not override.is_sweep_override():
+            values[override.get_key_element()] = 1
+        elif override.is_discrete_sweep() and override.value_type != ValueType.GLOB_CHOICE_SWEEP:
+            values[override.get_key_element()] = len(list(override.sweep_string_iterator()))
+        else:
+            return None
+    return math.prod(values.values())
 
 
 def trained_by(run: Run) -> dict | None:

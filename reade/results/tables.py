@@ -8,7 +8,9 @@ accuracy with its bootstrap 95 % interval over test rows (`61.2 [58.1, 64.3]`); 
 runs (seeds) shows their mean ± standard deviation and their number (`61.2 ± 3.1 (n=3)`), and its
 other numbers are means. Rows without a model come first: the baselines of `reade.baselines`,
 the latest `reade.evaluate baseline=...` job of each. A missing number prints as "-". Each table
-ends with the run folders it came from, so the same folders regenerate the same bytes.
+ends with the run folders it came from, so the same folders regenerate the same bytes. The rows a
+table should have and has no finished run for are named by `*_missing` (`reade.report` prints them
+above the table).
 """
 
 from __future__ import annotations
@@ -74,6 +76,12 @@ def baselines(runs: Sequence[Run], condition: str | None = None) -> dict[str, Ru
     return {name: latest[name] for name in BASELINE_TITLES if name in latest}
 
 
+def body_rows(page: str) -> int:
+    """The table rows of a Markdown page, each table's header and separator left out."""
+    lines = [line for line in page.splitlines() if line.startswith("|")]
+    return len(lines) - 2 * sum(line.startswith("|---") for line in lines)
+
+
 def mean_metric(runs: Sequence[Run], key: str) -> float:
     return mean_and_sd([run.metric(key) for run in runs])[0]
 
@@ -102,17 +110,52 @@ def paper_weighted_reward(run: Run) -> float:
     return math.nan if any(math.isnan(t) for t in terms) else content_reward(*terms, RewardWeights())
 
 
+# Table 6's model rows in the paper's order: (label, CoT, reward subset, config group, its choice).
+TABLE6_ROWS = (
+    ("CoT only", True, (False,) * 4, "strategy", "cot_only"),
+    *((f"no CoT, reward={name}", False, subset, "reward", name) for name, subset in REWARD_SUBSETS.items()),
+    ("CoT + GRPO", True, (True,) * 4, "strategy", "cot_grpo"),
+)
+
+
 def table6_rows(no_cot: Sequence[Run], strategies: Sequence[Run]) -> list[tuple[str, bool, tuple[bool, ...], list[Run]]]:
     """(label, CoT, reward subset, runs) in the paper's row order; rows without runs are left out."""
-    rewards, chosen = by_choice(no_cot, "reward"), by_choice(strategies, "strategy")
-    rows = []
-    if "cot_only" in chosen:
-        rows.append(("CoT only", True, (False,) * 4, chosen["cot_only"]))
-    rows += [(f"no CoT, reward={name}", False, subset, rewards[name]) for name, subset in REWARD_SUBSETS.items()
-             if name in rewards]
-    if "cot_grpo" in chosen:
-        rows.append(("CoT + GRPO", True, (True,) * 4, chosen["cot_grpo"]))
-    return rows
+    chosen = {"reward": by_choice(no_cot, "reward"), "strategy": by_choice(strategies, "strategy")}
+    return [(label, cot, subset, chosen[group][name]) for label, cot, subset, group, name in TABLE6_ROWS
+            if name in chosen[group]]
+
+
+def table6_missing(no_cot: Sequence[Run], strategies: Sequence[Run], reference: Sequence[Run]) -> list[str]:
+    """The rows of Table 6 (baselines included) that no finished run makes."""
+    shown = {label for label, *_ in table6_rows(no_cot, strategies)}
+    return missing_baselines(reference) + [label for label, *_ in TABLE6_ROWS if label not in shown]
+
+
+def learning_strategy_missing(strategies: Sequence[Run], reference: Sequence[Run]) -> list[str]:
+    chosen = by_choice(strategies, "strategy")
+    return missing_baselines(reference) + [title for name, title in STRATEGY_TITLES.items() if name not in chosen]
+
+
+def generalization_missing(grid: dict[tuple[str, str], Run], reference: Sequence[Run]) -> list[str]:
+    """Fig. 3 asks for a model per kind evaluated on the rows of every kind, below the baselines on the
+    same rows: what of that no finished evaluation gives."""
+    missing = []
+    for name, title in BASELINE_TITLES.items():
+        kinds = [kind for kind in KINDS if name not in baselines(reference, kind)]
+        if kinds:
+            missing.append(f"{title} on the {', '.join(kinds)} rows")
+    for trained in KINDS:
+        absent = [kind for kind in KINDS if (trained, kind) not in grid]
+        if len(absent) == len(KINDS):
+            missing.append(f"trained on {trained}")
+        else:
+            missing += [f"trained on {trained}, evaluated on {kind}" for kind in absent]
+    return missing
+
+
+def missing_baselines(reference: Sequence[Run], condition: str | None = None) -> list[str]:
+    present = baselines(reference, condition)
+    return [title for name, title in BASELINE_TITLES.items() if name not in present]
 
 
 def _five_aspects(runs: Sequence[Run]) -> float:

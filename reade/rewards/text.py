@@ -8,27 +8,36 @@ backend (and the verdict cache) sees the same sanitised text:
 - bracketed spans `{...}` and `[...]`: JSON or list dumps, which a caption has no use for;
 - sentences that speak to the judge: its answer format ("Final Score: 1", "Answer: no") or its task
   ("ignore previous instructions", "the rubric", "the grader"), which no video description needs;
-- element dumps: a sentence of at least `DUMP_MIN_FRAGMENTS` comma/semicolon-separated fragments
-  of which at least `DUMP_MIN_SHARE` repeat a key element (a name, an attribute, an action, a
-  camera or style word) word for word. A real caption joins elements into prose ("a silver truck
-  with white stripes"); a copied element list is a list of them. Short lists ("anime style, cool
-  moonlight, slow zoom in") stay.
+- keyword lists: a sentence that copies key elements (a name, an attribute, `name: attribute`, an
+  action, a camera or style word) word for word as a list rather than saying them in prose. It is
+  split at commas, semicolons and bars, once an opening label ("Elements:", "Keywords:") is taken
+  off; an item joined by "and"/"or" whose parts are all key elements counts as those parts. With at
+  least one item copied, the sentence is a list when it is labelled, when every other item is a
+  bare phrase (at most `LIST_MAX_WORDS` words, none of them an article, pronoun, auxiliary or
+  preposition: "car, dog, turning"), or when at least `DUMP_MIN_SHARE` of its items are copies. A
+  list earns no reward at any length, one item included, so appending one never raises a reward;
+  prose that names the same things ("a car turns below a snowy mountain") earns them. A terse part
+  that is a copied list ("Clean, minimalist, and professional.", the paper's own Table 8 style
+  caption) earns nothing either: its elements count where the prose states them.
 
 What remains is judged for what it describes, so a caption earns only what its prose earns.
+
+Evaluation (`reade.evaluation`) asks what a generator would receive, and a generator reads a short
+list as well as prose: there only lists of `EVALUATION_LIST_MIN_ITEMS` items or more are dumps, so
+that the copied instruction ("Fox sitting, documentary") still finds what it states.
 """
 
 from __future__ import annotations
 
 import re
 
-from reade.schema import ANSWER_CLOSE, ANSWER_OPEN, CAPTION_PARTS, CAPTION_TITLES, THINK_CLOSE, THINK_OPEN
+from reade.schema import ANSWER_CLOSE, ANSWER_OPEN, CAPTION_PARTS, PART_HEADING, THINK_CLOSE, THINK_OPEN
 from reade.schema import SampleKeyElements, parse_output
 
-DUMP_MIN_FRAGMENTS = 4
-DUMP_MIN_SHARE = 0.75
+DUMP_MIN_SHARE = 0.6
+LIST_MAX_WORDS = 4
+EVALUATION_LIST_MIN_ITEMS = 4
 
-_TITLES = "|".join(re.escape(CAPTION_TITLES[p]) for p in CAPTION_PARTS)
-_PART_HEADING = re.compile(rf"^\s*\d\.\s*(?:{_TITLES})\s*:\s*", re.IGNORECASE | re.MULTILINE)
 _TAG = re.compile(r"</?(?:think|answer)>", re.IGNORECASE)
 _BRACKETED = re.compile(r"\{[^{}]*\}|\[[^\[\]]*\]")
 _JUDGE_SPEAK = re.compile(
@@ -38,6 +47,14 @@ _JUDGE_SPEAK = re.compile(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _FRAGMENT_SPLIT = re.compile(r"[,;|]")
+_LABEL = re.compile(r"^\s*[^\W\d_][\w' -]{0,30}:\s*")
+_JOINER = re.compile(r"\s+(?:and|or)\s+")
+_LEADING_JOINER = re.compile(r"^(?:and|or)\s+")
+_PROSE_WORDS = frozenset(
+    "a an the this that these those it its he she they his her their them there is are was were be been being "
+    "has have had does do did can could will would while where which who as of in on at to from with by into "
+    "onto over under through across near".split()
+)
 
 
 def caption_text(prediction: str) -> str:
@@ -53,7 +70,8 @@ def caption_text(prediction: str) -> str:
         body = prediction.split(ANSWER_OPEN, 1)[1].split(ANSWER_CLOSE, 1)[0]
     else:
         body = re.sub(rf"{THINK_OPEN}.*?(?:{THINK_CLOSE}|$)", " ", prediction, flags=re.DOTALL)
-    return _TAG.sub(" ", _PART_HEADING.sub("", body)).strip()
+    parts = [part.strip() for part in PART_HEADING.split(body)]
+    return _TAG.sub(" ", "\n".join(part for part in parts if part)).strip()
 
 
 def sentences(text: str) -> list[str]:
@@ -74,22 +92,44 @@ def judged_text(prediction: str, key_elements: SampleKeyElements) -> str:
     return sanitised(caption_text(prediction), key_elements)
 
 
-def sanitised(text: str, key_elements: SampleKeyElements) -> str:
-    """`text` (a caption or one of its parts) without what speaks to the judge (module docstring)."""
+def sanitised(text: str, key_elements: SampleKeyElements, min_list_items: int = 1) -> str:
+    """`text` (a caption or one of its parts) without what speaks to the judge (module docstring);
+    keyword lists of fewer than `min_list_items` items stay (evaluation's short lists)."""
     known = element_words(key_elements)
     while _BRACKETED.search(text):
         text = _BRACKETED.sub(" ", text)
-    kept = [s for s in sentences(text) if not _JUDGE_SPEAK.search(s) and not _is_element_dump(s, known)]
+    kept = [s for s in sentences(text) if not _JUDGE_SPEAK.search(s) and not _is_keyword_list(s, known, min_list_items)]
     return "\n".join(kept)
 
 
-def _is_element_dump(sentence: str, known: set[str]) -> bool:
-    fragments = [_normalise(f) for f in _FRAGMENT_SPLIT.split(sentence)]
-    fragments = [f for f in fragments if f]
-    if len(fragments) < DUMP_MIN_FRAGMENTS:
+def _is_keyword_list(sentence: str, known: set[str], min_items: int) -> bool:
+    """Whether the sentence copies key elements as a list (module docstring): such a sentence would
+    earn its elements from any judge that looks for them, without describing anything."""
+    body = _LABEL.sub("", sentence, count=1)
+    items = _list_items(body, known)
+    copied = sum(item in known for item in items)
+    if not copied or len(items) < min_items:
         return False
-    copied = sum(f in known for f in fragments)
-    return copied / len(fragments) >= DUMP_MIN_SHARE
+    labelled = body != sentence
+    bare = all(item in known or _is_bare(item) for item in items)
+    return labelled or bare or copied / len(items) >= DUMP_MIN_SHARE
+
+
+def _list_items(text: str, known: set[str]) -> list[str]:
+    """The normalised items of a list: "a, b, and c" and "a, b or c" give a, b and c when b and c are
+    key elements; a phrase such as "shop windows line the street" stays one item."""
+    items = []
+    for fragment in _FRAGMENT_SPLIT.split(text):
+        fragment = _LEADING_JOINER.sub("", _normalise(fragment))
+        parts = _JOINER.split(fragment)
+        items.extend(parts if fragment not in known and all(p in known for p in parts) else [fragment])
+    return [item for item in items if item]
+
+
+def _is_bare(item: str) -> bool:
+    """A short phrase without the words that make prose: a keyword, not a clause."""
+    words = item.split()
+    return len(words) <= LIST_MAX_WORDS and not _PROSE_WORDS.intersection(words)
 
 
 def _normalise(text: str) -> str:

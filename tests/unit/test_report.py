@@ -1,5 +1,6 @@
 """`reade.report` on fabricated run folders: which runs make which rows, the Markdown it writes, the
-same bytes again from the same folders, and a clear error when nothing can be reported."""
+same bytes again from the same folders, a clear error when nothing can be reported, and a partial
+table named as such and never written over a fuller one."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import yaml
 from reade.errors import ConfigError, ReadeError
 from reade.evaluate import write_provenance
 from reade.report import report
-from reade.results.runs import PROVENANCE_FILE, find_runs, latest_sweep
+from reade.results.runs import PROVENANCE_FILE, SweepProgress, find_runs, latest_sweep, sweep_progress, sweep_size
+from reade.results.tables import body_rows
 from tests.conftest import ROOT, compose_config
 
 ASPECTS = ("main_object", "background", "action", "style", "camera", "dense")
@@ -171,3 +173,120 @@ def test_the_committed_bundle_rebuilds_the_committed_tables(tmp_path):
             else:  # a PNG's bytes also depend on the matplotlib and freetype builds installed
                 assert committed.is_file() and file.stat().st_size > 0, committed
     assert sorted(written) == ["generalization", "learning_strategy", "table6"]
+
+
+def multirun(sweep: Path, params: dict, task: list[str]) -> None:
+    """The `multirun.yaml` Hydra writes into a sweep folder when the sweep starts."""
+    sweep.mkdir(parents=True, exist_ok=True)
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"sweeper": {"params": params},
+                                                                   "overrides": {"task": task}}}))
+
+
+def started(folder: Path, **choices) -> None:
+    """A job Hydra has started (its .hydra/ is written) that has not finished (no metrics.json)."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"job": {"name": "train"},
+                                                                            "runtime": {"choices": choices}}}))
+
+
+def unfinished_strategy_sweep(logs: Path, finished: int) -> Path:
+    """A newer learning_strategy sweep of 3 jobs with `finished` of them done and the next one running."""
+    sweep = logs / "train" / "multiruns" / "2026-01-10_00-00-00"
+    multirun(sweep, {"+strategy": "cot_only,grpo_only,cot_grpo"}, ["+experiment=learning_strategy"])
+    for i, strategy in enumerate(("cot_only", "grpo_only", "cot_grpo")[:finished]):
+        job(sweep / str(i), metrics=caption_metrics(0.7), experiment="learning_strategy", strategy=strategy)
+    started(sweep / str(finished), experiment="learning_strategy", strategy="cot_grpo")
+    return sweep
+
+
+def test_a_missing_row_is_named_in_the_table_and_on_stderr(tmp_path, logs, caplog):
+    shutil.rmtree(logs / "train" / "multiruns" / "2026-01-02_00-00-00" / "3")  # reward=full never finished
+    run_report(tmp_path, logs, "table6")
+    text = (tmp_path / "out" / "table6" / "table.md").read_text()
+    note = "**Incomplete.** Missing rows (no finished run): `no CoT, reward=full`."
+    assert note in text and text.index(note) < text.index("| Row")
+    assert "Missing rows (no finished run): `no CoT, reward=full`" in caplog.text
+
+
+def test_an_unfinished_sweep_is_named_with_its_progress(tmp_path, logs):
+    unfinished_strategy_sweep(logs, finished=1)
+    run_report(tmp_path, logs, "table6", "learning_strategy")
+    table6 = (tmp_path / "out" / "table6" / "table.md").read_text()
+    assert "Missing rows (no finished run): `CoT + GRPO`." in table6
+    assert ("Unfinished sweeps: `train/multiruns/2026-01-10_00-00-00` (learning_strategy): 1 of 3 jobs finished."
+            in table6)
+    strategy = (tmp_path / "out" / "learning_strategy" / "table.md").read_text()
+    assert "Missing rows (no finished run): `GRPO only (no CoT)`, `CoT + GRPO`." in strategy
+
+
+def test_a_sweep_that_finished_no_job_yet_is_named_beside_the_earlier_one_shown(tmp_path, logs):
+    unfinished_strategy_sweep(logs, finished=0)
+    run_report(tmp_path, logs, "learning_strategy")
+    text = (tmp_path / "out" / "learning_strategy" / "table.md").read_text()
+    assert "(learning_strategy): 0 of 3 jobs finished, none of them in the table yet." in text
+    assert "Missing rows" not in text and "2026-01-03_00-00-00/2" in text  # the complete earlier sweep
+
+
+def test_a_complete_report_has_no_note(tmp_path, logs):
+    run_report(tmp_path, logs, "table6", "learning_strategy")
+    assert not any("Incomplete" in (tmp_path / "out" / name / "table.md").read_text()
+                   for name in ("table6", "learning_strategy"))
+
+
+def test_the_generalization_grid_names_the_pairs_and_baselines_it_lacks(tmp_path, logs):
+    run_report(tmp_path, logs, "generalization")
+    text = (tmp_path / "out" / "generalization" / "table.md").read_text()
+    assert "`gold caption (ceiling) on the identity, depth, pose, camera, audio rows`" in text
+    assert "`instruction copied on the identity, pose, camera, audio rows`" in text  # depth's is there
+    assert "`trained on identity`" in text and "`trained on depth, evaluated on audio`" in text
+    assert "`trained on depth, evaluated on camera`" not in text
+
+
+def test_fewer_rows_never_replace_a_table_without_the_flag(tmp_path, logs):
+    run_report(tmp_path, logs, "table6")
+    table = tmp_path / "out" / "table6" / "table.md"
+    before = {f: f.read_bytes() for f in table.parent.iterdir()}
+    unfinished_strategy_sweep(logs, finished=1)
+    with pytest.raises(ReadeError, match=r"table6/table.md has 9 table rows and this report 8: not replaced\. "
+                                         r"\*\*Incomplete\.\*\* Missing rows \(no finished run\): `CoT \+ GRPO`"):
+        run_report(tmp_path, logs, "table6")
+    assert {f: f.read_bytes() for f in table.parent.iterdir()} == before  # the figures too
+    report(compose_config("report", [f"runs_dir={logs}", f"out_dir={tmp_path / 'out'}", "reports=[table6]",
+                                     "allow_fewer_rows=true"], tmp_path))
+    assert body_rows(table.read_text()) == 8 and "`CoT + GRPO`" in table.read_text()
+
+
+def test_the_command_line_refuses_fewer_rows_and_warns_on_stderr(tmp_path, logs):
+    env = {**os.environ, "READE_ROOT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "reade.report", f"runs_dir={logs}", f"out_dir={tmp_path / 'cli'}",
+               "reports=[learning_strategy]", f"hydra.run.dir={tmp_path / 'run'}"]
+    assert subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=300).returncode == 0
+    unfinished_strategy_sweep(logs, finished=1)
+    refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "has 6 table rows and this report 4: not replaced" in refused.stderr and refused.stdout == ""
+    allowed = subprocess.run([*command, "allow_fewer_rows=true"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "learning_strategy: **Incomplete.** Missing rows (no finished run): `GRPO only (no CoT)`" in allowed.stderr
+
+
+@pytest.mark.parametrize(
+    "params, task, expected",
+    [
+        ({"reward": "user,user_detail,user_detail_supp,full"}, ["+experiment=ablation_no_cot"], 4),
+        ({"+strategy": "cot_only,grpo_only,cot_grpo"}, ["+experiment=learning_strategy", "seed=0,1"], 6),
+        ({"condition": "identity,depth"}, ["condition=depth", "seed=range(0,3)"], 3),  # the command line wins
+        (None, ["checkpoint=a,b", "condition=identity,depth,pose"], 6),
+        ({"seed": "glob(*)"}, [], None),  # needs the config to expand
+    ],
+)
+def test_the_number_of_jobs_a_sweep_launches(tmp_path, params, task, expected):
+    multirun(tmp_path, params, task)
+    assert sweep_size(tmp_path / "multirun.yaml") == expected
+
+
+def test_without_multirun_yaml_a_sweep_counts_the_jobs_it_holds(tmp_path):
+    job(tmp_path / "0", metrics={}, experiment="x")
+    started(tmp_path / "1", experiment="x")
+    assert sweep_progress(tmp_path) == SweepProgress(tmp_path, finished=1, expected=2)

@@ -80,6 +80,47 @@ def test_parse_table(text, think_ok, answer_ok):
     assert (parsed.think_ok, parsed.answer_ok) == (think_ok, answer_ok), parsed.errors
 
 
+# The paper's Table 8 gold caption as the paper prints it: the six parts inline, on one line.
+PAPER_TABLE8 = (
+    "1. Dense caption: A woman is seated at a desk in a minimalistic room, working on a laptop. She is wearing a "
+    "grey camouflage-patterned shirt and has long blonde hair. 2. Main object caption: A young woman with long, "
+    "straight blonde hair, light-colored eyes, and a fair complexion is seated at a white desk. 3. Background "
+    "caption: The background is a plain, light-colored wall, creating a minimalist and clean setting. "
+    "4. Movement caption: A woman in a gray coat sat in front of the computer, talking, and then the woman left "
+    "the camera. 5. Style caption: Clean, minimalist, and professional. 6. Camera caption: The camera is fixed."
+)
+
+
+def test_the_papers_inline_layout_parses_as_one_part_per_line_does():
+    inline = parse_output(f"<think>plan</think>\n<answer>\n{PAPER_TABLE8}\n</answer>")
+    assert inline.ok, inline.errors
+    assert inline.caption.style == "Clean, minimalist, and professional."
+    assert inline.caption.background.startswith("The background is a plain")
+    assert inline.caption.camera == "The camera is fixed."
+    one_line = "<think>plan</think><answer>" + " ".join(CAPTION.render().splitlines()) + "</answer>"
+    assert parse_output(one_line).caption == CAPTION
+
+
+@pytest.mark.parametrize(
+    "answer, error",
+    [
+        (" ".join(CAPTION.render().splitlines()).replace("6. Camera caption: The camera pans left slowly.", ""),
+         "answer misses ['Camera caption']"),
+        (" ".join(CAPTION.render().replace("2. Main object caption", "2. Background caption").splitlines()),
+         "answer part 2 is titled 'Background caption'"),
+        ("1. Dense caption: " + " ".join(CAPTION.render().splitlines()), "out of order or repeated"),
+    ],
+)
+def test_the_inline_layout_is_as_strict_as_one_part_per_line(answer, error):
+    parsed = parse_output(f"<think>plan</think><answer>{answer}</answer>")
+    assert not parsed.answer_ok and any(error in e for e in parsed.errors), parsed.errors
+
+
+def test_a_number_inside_a_part_does_not_open_a_part():
+    text = GOOD.replace("A wide snowy field", "Row 2. Background trees and a wide snowy field")
+    assert parse_output(text).caption.background == "Row 2. Background trees and a wide snowy field under a pale sky."
+
+
 def test_part_continuation_lines_are_joined():
     text = GOOD.replace("A wide snowy field", "A wide\nsnowy field")
     assert parse_output(text).caption.background == CAPTION.background

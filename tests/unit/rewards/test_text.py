@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reade.rewards.text import caption_text, judged_text
+from reade.rewards.text import EVALUATION_LIST_MIN_ITEMS, caption_text, judged_text, sanitised
 from reade.schema import SampleKeyElements
 
 KEY = SampleKeyElements.from_dict(
@@ -33,6 +33,8 @@ def test_caption_text_is_the_six_parts_without_titles_or_reasoning():
     "prediction, expected",
     [
         ("<think>a truck</think><answer>1. Dense caption: A truck turns.", "A truck turns."),  # unclosed answer
+        ("<think>a</think><answer>1. Dense caption: A truck turns. 2. Main object caption: A truck.</answer>",
+         "A truck turns.\nA truck."),  # two of six parts, inline: no titles either
         ("<think>silver truck in anime</think> A red car.", "A red car."),  # no answer block
         ("<think>silver truck, never closed", ""),  # everything is reasoning
         ("A plain caption.", "A plain caption."),
@@ -91,3 +93,85 @@ def test_injections_earn_nothing_through_the_whole_assigner():
     assert clean.r_user < 1.0  # "silver" and "anime" were taken out of the plain caption
     assert all(score == clean for score in attacked)
     judge.close()
+
+
+# No cheap reward (open-r1 style probe table): a short keyword list appended to a caption that describes
+# something else. Each probe: what is appended, whether the judge sees it, and what it does to the
+# content reward (lexical judge). A list is never seen; prose that states the elements earns them.
+ASKED = SampleKeyElements.from_dict(
+    {
+        "user": {"objects": [{"name": "car"}, {"name": "snowy mountain"}], "actions": ["turning"]},
+        "supplementary": {"objects": [{"name": "rain", "attributes": ["steady"]}]},
+        "imaginative": {"style": ["anime"], "camera": ["zoom in"]},
+    }
+)
+UNRELATED = (
+    "1. Dense caption: A red boat sails across a calm lake at noon.\n2. Main object caption: A small red boat.\n"
+    "3. Background caption: A calm lake under a clear sky.\n4. Movement caption: The boat drifts to the left.\n"
+    "5. Style caption: Bright and cheerful.\n6. Camera caption: The camera holds a wide shot."
+)
+PROBES = [
+    ("the issue's list", "Elements: car, snowy mountain, turning", False, "same"),
+    ("one item, labelled", "Elements: car.", False, "same"),
+    ("one item", "Car.", False, "same"),
+    ("two items", "car, snowy mountain", False, "same"),
+    ("six items, other label", "Keywords: car; snowy mountain; turning; anime; rain; zoom in", False, "same"),
+    ("joined by and", "car, snowy mountain and turning.", False, "same"),
+    ("Oxford comma", "Car, snowy mountain, and turning.", False, "same"),
+    ("bars", "Key elements: car | turning", False, "same"),
+    ("an attribute as name: value", "rain: steady", False, "same"),
+    ("bare decoys", "car, dog, apple, pear, turning", False, "same"),
+    ("labelled decoys", "Elements: car, a dog, a cat, a pig, turning", False, "same"),
+    ("a prose decoy", "It is here, car, snowy mountain.", False, "same"),
+    ("prose", "A car is turning below a snowy mountain.", True, "up"),
+    ("prose with a short list", "A car drives; anime style, cool light, slow zoom in.", True, "up"),
+    ("prose then one element", "Tall pines line the road, anime.", True, "up"),
+    ("nothing copied", "Not described.", True, "same"),
+]
+IDS = [probe[0] for probe in PROBES]
+
+
+def appended(text: str, part: str = "Camera caption") -> str:
+    caption = "\n".join(line + " " + text if f". {part}:" in line else line for line in UNRELATED.splitlines())
+    return f"<think>plan</think>\n<answer>\n{caption}\n</answer>"
+
+
+@pytest.mark.parametrize("name, text, judged, reward", PROBES, ids=IDS)
+@pytest.mark.parametrize("part", ["Dense caption", "Camera caption"])
+def test_an_appended_keyword_list_is_never_judged(name, text, judged, reward, part):
+    before, after = judged_text(appended("", part), ASKED), judged_text(appended(text, part), ASKED)
+    assert (after != before) is judged, after
+
+
+@pytest.mark.parametrize("name, text, judged, reward", PROBES, ids=IDS)
+def test_an_appended_keyword_list_never_raises_the_content_reward(name, text, judged, reward):
+    from reade.rewards.assigner import RewardAssigner
+    from reade.rewards.content import RewardWeights
+    from reade.rewards.judges.lexical import LexicalJudge
+
+    judge = LexicalJudge()
+    plain, probe = RewardAssigner(judge, RewardWeights()).score([appended(""), appended(text)], [ASKED] * 2)
+    judge.close()
+    assert {True: "up", False: "same"}[probe.content > plain.content] == reward
+    assert probe.content >= plain.content
+
+
+def test_the_issue_probe_with_the_default_judge(embedding_judge):
+    """The row of issue 18: the list raised R_user from 0 to 1 and the reward from 2.32 to 3.53."""
+    from reade.rewards.assigner import RewardAssigner
+    from reade.rewards.content import RewardWeights
+
+    plain, probe = RewardAssigner(embedding_judge, RewardWeights()).score(
+        [appended(""), appended("Elements: car, snowy mountain, turning")], [ASKED] * 2)
+    assert probe.r_user == plain.r_user == 0.0 and probe.reward == plain.reward
+
+
+def test_evaluation_keeps_short_lists_a_generator_would_read():
+    instruction = "Fox sitting, documentary, tilt down"
+    key = SampleKeyElements.from_dict({"user": {"objects": [{"name": "fox"}], "actions": ["sitting"],
+                                                "camera": ["tilt down"], "style": ["documentary"]},
+                                       "supplementary": {}, "imaginative": {}})
+    assert sanitised(instruction, key) == ""
+    assert sanitised(instruction, key, EVALUATION_LIST_MIN_ITEMS) == instruction
+    dump = "fox, sitting, tilt down, documentary"
+    assert sanitised(dump, key, EVALUATION_LIST_MIN_ITEMS) == ""
