@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,9 @@ from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config, processor_from_config
 from reade.utils.instantiate import build
 from reade.utils.metrics import update_metrics
+from reade.utils.resume import resume_arguments
 from reade.utils.tracking import close_logger, make_logger
-from reade.utils.upstream import link_run, reuse_or_train, starting_checkpoint, with_stage_settings
+from reade.utils.upstream import CONF_DIR, link_run, reuse_or_train, starting_checkpoint, with_stage_settings
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +160,8 @@ def _resume_path(ckpt_path: str | None, output_dir: Path) -> str | None:
     if ckpt_path == "last":
         last = output_dir / "checkpoints" / "last.ckpt"
         if not last.exists():
-            raise ReadeError(f"ckpt_path=last: {last} does not exist; pass the path of a run's last.ckpt")
+            raise ReadeError(f"ckpt_path=last: {last} does not exist; resume a run in its own folder with "
+                             "hydra.run.dir=<run> ckpt_path=last, or pass the path of a run's last.ckpt")
         return str(last)
     if ckpt_path is not None and not Path(ckpt_path).is_file():
         raise ReadeError(f"ckpt_path={ckpt_path}: no such file")
@@ -166,10 +169,18 @@ def _resume_path(ckpt_path: str | None, output_dir: Path) -> str | None:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def hydra_main(cfg: DictConfig) -> float | None:
     with exit_on_user_error(log):  # console and <run>/train.log
         metrics = run_job(cfg)
     return metrics.get("eval/format_rate")
+
+
+def main() -> None:
+    """The command line: a resume in a run's own folder becomes that run's recorded one (or is refused)
+    before Hydra reads it, since Hydra records a job before the job starts (reade.utils.resume)."""
+    with exit_on_user_error(log):
+        sys.argv[1:] = resume_arguments(sys.argv[1:], CONF_DIR)
+    hydra_main()
 
 
 if __name__ == "__main__":

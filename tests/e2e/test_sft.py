@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from reade.data.conditions import condition_payload, read_condition
 from reade.errors import ConfigError, DataError
@@ -148,6 +149,33 @@ def test_resume_from_last_checkpoint(finished_run, small, tmp_path):
     assert "eval/format_rate_before" not in metrics
     resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
     assert resumed["global_step"] == 7  # the end of training, not the last periodic save (step 6)
+
+
+def test_resume_in_its_own_folder_is_the_same_run(small, tmp_path):
+    """The README's resume line reloads the launch's overrides (4 eval rows, not the default's), keeps
+    the launch's .hydra record, continues its wandb run by id, may raise max_steps, and refuses any
+    other change with the difference named, before anything is written."""
+    run = tmp_path / "run"
+    launch = run_cli([*small, f"hydra.run.dir={run}", "stage.eval.untrained=false"], tmp_path)
+    assert launch.returncode == 0, launch.stderr[-3000:]
+    record = {name: (run / ".hydra" / name).read_bytes() for name in ("config.yaml", "overrides.yaml", "hydra.yaml")}
+
+    refused = run_cli([f"hydra.run.dir={run}", "ckpt_path=last", "stage.eval.limit=8"], tmp_path)
+    console = refused.stdout + refused.stderr
+    assert refused.returncode == 2 and "Traceback" not in console
+    assert f"resume of {run} refused: the config differs from its record" in console and "stage.eval.limit 4 -> 8" in console
+    assert not (run / ".hydra" / "resume-1").exists()
+
+    resumed = run_cli([f"hydra.run.dir={run}", "ckpt_path=last", "stage.max_steps=6"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert {name: (run / ".hydra" / name).read_bytes() for name in record} == record
+    again = OmegaConf.load(run / ".hydra" / "resume-1" / "config.yaml")
+    assert (again.stage.max_steps, again.stage.eval.limit, again.data.synthesize.n_train, again.ckpt_path) == (6, 4, 16, "last")
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
+    assert checkpoint["global_step"] == 6
+    assert len((run / "eval_samples.jsonl").read_text().splitlines()) == 4  # the launch's eval limit
+    wandb_runs = sorted((run / "wandb").glob("offline-run-*"))
+    assert len(wandb_runs) == 2 and len({folder.name.rsplit("-", 1)[1] for folder in wandb_runs}) == 1
 
 
 def test_too_long_rows_are_a_data_error_naming_file_and_line_before_training(synthetic_dir, small, tmp_path):
