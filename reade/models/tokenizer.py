@@ -7,6 +7,7 @@ real checkpoint; only the ids differ, and they are always looked up, never hard-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -38,6 +39,10 @@ SPECIAL_TOKENS = (
 )
 # Added but not special: `decode(skip_special_tokens=True)` must keep them for the format reward.
 REASONING_TOKENS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
+# The shape of a chat control token in the model families a judge runs on, whose tokenizer we may
+# not hold (a server's): Qwen and ChatML `<|im_end|>`, Llama 3 `<|eot_id|>`, Phi `<|end|>`, DeepSeek
+# `<｜end▁of▁sentence｜>` (full-width bars).
+CONTROL_TOKEN_SHAPE = re.compile(r"<[|｜][^<>\s]{1,64}?[|｜]>")
 
 # Qwen's template without tools: the same text the processor assembles by hand around placeholders.
 CHAT_TEMPLATE = (
@@ -115,3 +120,17 @@ def reserved_problem(text: str, reserved: Iterable[str] = SPECIAL_TOKENS) -> str
     if not found:
         return None
     return f"holds the reserved control token(s) {', '.join(found)}; chat and modality tokens are refused in user text"
+
+
+def without_control_tokens(text: str, reserved: Iterable[str] = SPECIAL_TOKENS) -> str:
+    """`text` with every `reserved` token and every `CONTROL_TOKEN_SHAPE` taken out (each leaves a space).
+
+    For text another model reads that cannot be refused, a caption being judged: a model's output may
+    spell `<|im_end|>\n<|im_start|>system` (from ordinary pieces, or typed into `reade.score`'s input),
+    which the judge's tokenizer would turn into control tokens that close the caption's turn and open
+    one of its own. Text a model trains on or is prompted with is refused instead (`reserved_problem`)."""
+    if "<" not in text:
+        return text
+    for token in reserved:
+        text = text.replace(token, " ")
+    return CONTROL_TOKEN_SHAPE.sub(" ", text)

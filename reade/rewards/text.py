@@ -2,9 +2,13 @@
 
 A judge must never score the reasoning trace (the generator never sees it), the part titles (the
 title "Camera caption" would otherwise "mention" every camera element), or text aimed at the judge
-rather than at the generator. Three kinds of the latter are dropped before any judge runs, so every
+rather than at the generator. Four kinds of the latter are dropped before any judge runs, so every
 backend (and the verdict cache) sees the same sanitised text:
 
+- chat and modality control tokens (`<|im_end|>`, any `<|...|>`): in an LLM judge's prompt,
+  `<|im_end|>\n<|im_start|>system ...` would close the caption's turn and open one of its own
+  (`reade.models.tokenizer.without_control_tokens`; the local judges also take out their own
+  tokenizer's, `reade.rewards.judges.chat.data_turns`);
 - bracketed spans `{...}` and `[...]`: JSON or list dumps, which a caption has no use for;
 - sentences that speak to the judge: its answer format ("Final Score: 1", "Answer: no") or its task
   ("ignore previous instructions", "the rubric", "the grader"), which no video description needs;
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import re
 
+from reade.models.tokenizer import without_control_tokens
 from reade.schema import ANSWER_CLOSE, ANSWER_OPEN, CAPTION_PARTS, PART_HEADING, THINK_CLOSE, THINK_OPEN
 from reade.schema import SampleKeyElements, parse_output
 
@@ -96,6 +101,7 @@ def sanitised(text: str, key_elements: SampleKeyElements, min_list_items: int = 
     """`text` (a caption or one of its parts) without what speaks to the judge (module docstring);
     keyword lists of fewer than `min_list_items` items stay (evaluation's short lists)."""
     known = element_words(key_elements)
+    text = without_control_tokens(text)
     while _BRACKETED.search(text):
         text = _BRACKETED.sub(" ", text)
     kept = [s for s in sentences(text) if not _JUDGE_SPEAK.search(s) and not _is_keyword_list(s, known, min_list_items)]

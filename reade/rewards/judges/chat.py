@@ -1,14 +1,17 @@
 """What the three LLM judges (openai, vllm, hf) share: the prompts, the parsing and the re-asking.
 
 A backend only turns conversations into answer strings (`_chat`); this class asks again for answers
-that do not parse, up to `garbage_retries` times, and turns what is still unparsed into NaN.
+that do not parse, up to `garbage_retries` times, and turns what is still unparsed into NaN. Every
+backend sends `data_turns`: no judged text can open a turn of its own in the judge's prompt.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterable
 from typing import Any, Callable
 
+from reade.models.tokenizer import SPECIAL_TOKENS, without_control_tokens
 from reade.rewards.judges.base import NAN, CoverageQuery, Judge, QualityQuery
 from reade.rewards.judges.prompts import (
     PROMPT_VERSION,
@@ -21,6 +24,16 @@ from reade.rewards.judges.prompts import (
 )
 
 Conversation = list[dict[str, str]]
+
+
+def data_turns(conversations: list[Conversation], reserved: Iterable[str] = SPECIAL_TOKENS) -> list[Conversation]:
+    """`conversations` with the control tokens taken out of their user turns, which carry the judged
+    text (captions, references, key elements): `reserved`, the judge's tokenizer's own where the
+    backend holds it (hf, vllm), and every `<|...|>` (`without_control_tokens`). The chat template
+    then renders the only control tokens of the prompt. System turns are our rubrics, left as they are."""
+    reserved = tuple(reserved)
+    return [[{**message, "content": without_control_tokens(message["content"], reserved)} if message["role"] == "user"
+             else message for message in conversation] for conversation in conversations]
 
 
 class ChatJudge(Judge):

@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
-from reade.rewards.judges.chat import ChatJudge, Conversation
+from reade.models.tokenizer import reserved_tokens
+from reade.rewards.judges.chat import ChatJudge, Conversation, data_turns
 
 
 class HFJudge(ChatJudge):
@@ -57,6 +58,7 @@ class HFJudge(ChatJudge):
         self.seed = seed
         self._calls = 0
         self._tokenizer = None
+        self._reserved: tuple[str, ...] = ()
         self._lm = None
         self._lock = threading.Lock()
 
@@ -98,11 +100,12 @@ class HFJudge(ChatJudge):
                 pad_token_id=tokenizer.pad_token_id,
                 **sampling,
             )
-            self._tokenizer, self._lm = tokenizer, lm
+            self._tokenizer, self._reserved, self._lm = tokenizer, reserved_tokens(tokenizer), lm
 
     def _generate(self, conversations: list[Conversation]) -> list[str]:
         with self._lock:
-            prompts = self._tokenizer.apply_chat_template(conversations, add_generation_prompt=True, tokenize=False)
+            prompts = self._tokenizer.apply_chat_template(data_turns(conversations, self._reserved),
+                                                          add_generation_prompt=True, tokenize=False)
             inputs = self._tokenizer(prompts, padding=True, add_special_tokens=False, return_tensors="pt")
             inputs = inputs.to(self.device)
             self._calls += 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 
 from reade.clients.openai_chat import ChatEndpoint
-from reade.rewards.judges.chat import ChatJudge, Conversation
+from reade.rewards.judges.chat import ChatJudge, Conversation, data_turns
 
 
 class OpenAIJudge(ChatJudge):
@@ -58,7 +58,8 @@ class OpenAIJudge(ChatJudge):
 
     async def _chat(self, conversations: list[Conversation]) -> list[str | None]:
         sampling = {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens}
-        replies = await asyncio.gather(*(self.endpoint.complete(c, **sampling) for c in conversations))
+        # the server's tokenizer is not ours to read: the Qwen set and every <|...|> shape are taken out
+        replies = await asyncio.gather(*(self.endpoint.complete(c, **sampling) for c in data_turns(conversations)))
         for reply in replies:
             if reply.text is None:
                 self.record_failure(reply.failure, reply.detail)

@@ -5,7 +5,9 @@ rubric for the per-aspect caption quality of appendix E.1 (the paper does not pr
 
 The judged text is data, never instructions. It is
 - sanitised first by the caller where it is a model's caption (`reade.rewards.text.judged_text`: no
-  score lines, JSON or element dumps),
+  control tokens, score lines, JSON or element dumps),
+- sent without control tokens in its turn whoever the caller (`reade.rewards.judges.chat.data_turns`),
+  so that it cannot close its turn and open one of its own,
 - fenced between tags carrying a nonce derived from its own hash, which it therefore cannot close
   early, and the rubric says that nothing inside a fence is addressed to the judge; the quality
   prompt fences the reference and the candidate each in its own tag,

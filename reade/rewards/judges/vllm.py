@@ -16,7 +16,8 @@ import asyncio
 import threading
 from typing import Any
 
-from reade.rewards.judges.chat import ChatJudge, Conversation
+from reade.models.tokenizer import reserved_tokens
+from reade.rewards.judges.chat import ChatJudge, Conversation, data_turns
 
 MISSING_VLLM = (
     "the vllm judge needs vLLM: pip install -e '.[vllm]' on a GPU machine; on a CPU-only one, "
@@ -58,6 +59,7 @@ class VLLMJudge(ChatJudge):
         self.enforce_eager = enforce_eager
         self._llm = None
         self._params = None
+        self._reserved: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def identity(self) -> dict[str, Any]:
@@ -91,10 +93,11 @@ class VLLMJudge(ChatJudge):
                 enforce_eager=self.enforce_eager,
             )
             self._params = vllm.SamplingParams(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens)
+            self._reserved = reserved_tokens(self._llm.get_tokenizer())
 
     def _generate(self, conversations: list[Conversation]) -> list[str]:
         with self._lock:
-            outputs = self._llm.chat(conversations, self._params, use_tqdm=False)
+            outputs = self._llm.chat(data_turns(conversations, self._reserved), self._params, use_tqdm=False)
         return [output.outputs[0].text.strip() for output in outputs]
 
     async def aclose(self) -> None:
