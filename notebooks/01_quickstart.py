@@ -18,8 +18,9 @@
 # checkpoint, reads the conditions, decodes the `<think>` reasoning and the six-part caption, and
 # turns the caption into one plain prompt that fits a video generator's text window (CogVideoX's T5
 # reads 226 tokens; `conf/generator/` holds the profiles). This notebook uses the **untrained** tiny
-# default, built offline into the repository's `.cache` on first use; it never trains. With a
-# trained run, pass its folder instead:
+# default, built offline into the project's `.cache` on first use; it never trains. The project is
+# the clone the kernel starts in (notebooks/ or its root), or `$READE_ROOT` when set
+# (`reade.utils.project.project_root`). With a trained run, pass its folder instead:
 # `Interpreter.from_pretrained("logs/train/runs/<time>/checkpoint")`.
 
 # %%
@@ -29,14 +30,14 @@ from pathlib import Path
 
 from transformers.utils import logging as hf_logging
 
-import reade
 from reade.data.synthesize import synthesize
 from reade.inference import GeneratorProfile, Interpreter, Prompter, load_profile
 from reade.schema import Sample
+from reade.utils.project import project_root
 
 hf_logging.disable_progress_bar()
-repo = Path(reade.__file__).resolve().parents[1]  # where conf/ and .cache/ are
-interpreter = Interpreter.from_pretrained(cache_dir=repo / ".cache", max_new_tokens=64)
+project = project_root()  # where conf/ and .cache/ are
+interpreter = Interpreter.from_pretrained(cache_dir=project / ".cache", max_new_tokens=64)
 print("checkpoint:", interpreter.checkpoint)
 print("generator:", interpreter.prompter.profile.name, "| window", interpreter.prompter.profile.max_tokens,
       "| counted with:", interpreter.prompter.counter.name)
@@ -124,9 +125,11 @@ print(fitted.text)
 # ```bash
 # python -m reade.interpret 'instruction="Garden, zoom in"'                          # the tiny default
 # python -m reade.interpret checkpoint=logs/train/runs/<time>/checkpoint \
-#     'instruction="Garden, zoom in"' 'conditions=[{kind: camera, path: cam.txt}]' generator=wan2_1
-# python -m reade.interpret checkpoint=... input=rows.jsonl output=out.jsonl        # batch, resumable
+#     'instruction="Garden, zoom in"' 'conditions=[{kind: camera, path: examples/cam.txt}]' generator=wan2_1
+# python -m reade.interpret checkpoint=logs/train/runs/<time>/checkpoint input=examples/rows.jsonl output=out.jsonl
 # ```
 #
 # The single mode prints the JSON above on stdout (logs go to stderr); the batch mode writes one
-# such line per row, with its `id`.
+# such line per row, with its `id`, and resumes a killed run. `examples/cam.txt` (a slow zoom in) and
+# `examples/rows.jsonl` ship with the repository; a camera condition needs a trained run (`make
+# train`'s), since the untrained default has no camera encoder.

@@ -38,9 +38,9 @@ import torch
 from IPython.display import display
 from PIL import Image, ImageDraw
 
-import reade
 from reade.data.conditions.camera import CameraTrajectory
 from reade.data.synthetic.camera_moves import sample_trajectory
+from reade.utils.project import project_root
 
 root = Path(tempfile.mkdtemp())
 rng = np.random.default_rng(0)
@@ -320,7 +320,7 @@ for label, d in descriptions.items():
 # HF folder `<run>/checkpoint` (the thinker plus `camera_encoder.safetensors`).
 
 # %%
-repo = Path(reade.__file__).resolve().parents[1]  # where conf/ is, as reade.train finds it
+project = project_root()  # the clone the kernel starts in, or $READE_ROOT: the command runs there
 run = root / "run"
 steps = 150
 command = [
@@ -342,7 +342,7 @@ print(" ".join(command[1:]))
 # crawl when another job shares the two cores.
 env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 start = time.perf_counter()
-result = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env)
+result = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
 print(f"exit code {result.returncode} after {time.perf_counter() - start:.0f} s")
 print("\n".join(result.stdout.strip().splitlines()[-2:]))
 if result.returncode != 0:

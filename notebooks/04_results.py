@@ -21,19 +21,17 @@
 # `steps.jsonl` (one line of training metrics per step). `reade.results` reads those folders without
 # wandb. This notebook reads the bundle the repository commits under `experiments/runs` (what
 # `python -m reade.report bundle_dir=experiments/runs` copied of the mini Table 6 and Fig. 3 runs);
-# point `RUNS` at your own `logs/` to look at your sweeps. It never trains.
+# point `RUNS` at your own `logs/` (`project_root() / "logs"`) to look at your sweeps. It never trains.
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 
-import reade
 from reade.results import tables
 from reade.results.figures import step_series
 from reade.results.runs import find_runs, latest_sweep
+from reade.utils.project import project_root
 
-RUNS = Path(reade.__file__).resolve().parents[1] / "experiments" / "runs"
+RUNS = project_root() / "experiments" / "runs"  # the clone the kernel starts in, or $READE_ROOT
 runs = find_runs(RUNS)
 print(f"{len(runs)} finished jobs under {RUNS}")
 for task in sorted({run.task for run in runs}):

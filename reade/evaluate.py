@@ -83,7 +83,8 @@ def caption_scores(judge: Judge, rows: list[dict], outputs: list[dict], samples_
     """`outputs` (a decoded row each: its `id` and `output`, and whatever else the decoder recorded)
     scored per aspect against the test `rows` with the same ids: `eval/<metric><tag>` numbers (an
     interval's bounds `eval/<metric><tag>_ci_low`), and one JSON line per output (what the decoder
-    recorded, then elements, found, quality) in `samples_path`."""
+    recorded, the row's key elements, then elements, found, quality) in `samples_path`: with its key
+    elements the file is `reade.score` input as it stands (`prediction_field=output`)."""
     by_id = {row["id"]: row for row in rows}
     unknown = [output["id"] for output in outputs if output["id"] not in by_id]
     if unknown:
@@ -96,8 +97,9 @@ def caption_scores(judge: Judge, rows: list[dict], outputs: list[dict], samples_
                               kinds=frozenset(c["kind"] for c in row["conditions"]), group=row.get("reasoning")))
     scores, samples = evaluate_items(judge, items)
     samples_path.parent.mkdir(parents=True, exist_ok=True)
-    samples_path.write_text("".join(json.dumps({**output, **sample}) + "\n" for output, sample in zip(outputs, samples)),
-                            encoding="utf-8")
+    lines = [{**output, "key_elements": item.key_elements.to_dict(), **sample}
+             for output, item, sample in zip(outputs, items, samples)]
+    samples_path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     log.info("caption metrics%s over %d rows (%s judge): %s", tag, len(items), judge.backend,
              ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.startswith("acc_") and "_ci_" not in k))
     return {f"eval/{tagged(k, tag)}": v for k, v in scores.items()}

@@ -28,7 +28,8 @@ def score(cfg: DictConfig) -> dict[str, float]:
     judge = build(cfg.judge)
     try:
         assigner = RewardAssigner(judge, build(cfg.reward))
-        summary = score_jsonl(Path(cfg.input), Path(cfg.output), assigner, batch_size=cfg.batch_size)
+        summary = score_jsonl(Path(cfg.input), Path(cfg.output), assigner, batch_size=cfg.batch_size,
+                              prediction_field=cfg.prediction_field)
         summary.update(judge.stats.metrics())
     finally:
         judge.close()

@@ -1,7 +1,9 @@
 """Score a JSONL of predictions: what `python -m reade.score` runs, importable without Hydra.
 
-Input rows are `{"id", "prediction", "key_elements"}`; every row is checked before anything is
-judged, and all problems are reported at once with file, line and field. Output rows are
+Input rows are `{"id", "prediction", "key_elements"}` (the raw output may sit in another field:
+`prediction_field="output"` reads a run's `eval_samples*.jsonl`, whose rows carry their key elements);
+every row is checked before anything is judged, and all problems are reported at once with file, line
+and field. Output rows are
 `{"id", "format", "r_user", "r_detail", "r_supp", "r_contra", "content", "reward", "judge", "weights"}`
 (a score is null where the judge gave no verdict), appended and flushed batch by batch. `judge` is the
 judge's identity (what keys its verdict cache) and `weights` the reward weights: every row says what
@@ -44,7 +46,7 @@ class Prediction:
     key_elements: SampleKeyElements
 
 
-def read_predictions(path: Path) -> list[Prediction]:
+def read_predictions(path: Path, prediction_field: str = "prediction") -> list[Prediction]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -52,7 +54,7 @@ def read_predictions(path: Path) -> list[Prediction]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        row, problem = _parse_row(line, path, number)
+        row, problem = _parse_row(line, path, number, prediction_field)
         if problem is None and row.id in seen:
             problem = RowProblem(path, number, "id", f"{row.id!r} repeats line {seen[row.id]}")
         if problem is not None:
@@ -66,11 +68,12 @@ def read_predictions(path: Path) -> list[Prediction]:
 
 
 def score_jsonl(
-    input_path: Path, output_path: Path, assigner: RewardAssigner, batch_size: int = 64, progress: bool = True
+    input_path: Path, output_path: Path, assigner: RewardAssigner, batch_size: int = 64, progress: bool = True,
+    prediction_field: str = "prediction",
 ) -> dict[str, float]:
     """Score every row not yet scored; returns counts, the rows without a verdict and the mean of each
-    field over the whole output."""
-    rows = read_predictions(input_path)
+    field over the whole output. `prediction_field` names the field that holds the raw model output."""
+    rows = read_predictions(input_path, prediction_field)
     settings = output_settings(assigner)
     output_path = Path(output_path)
     done = _finished_rows(output_path, {r.id for r in rows}, settings)
@@ -99,25 +102,26 @@ def output_settings(assigner: RewardAssigner) -> dict[str, Any]:
     return json.loads(json.dumps({"judge": assigner.judge.identity(), "weights": asdict(assigner.weights)}))
 
 
-def _parse_row(line: str, path: Path, number: int) -> tuple[Prediction | None, RowProblem | None]:
+def _parse_row(line: str, path: Path, number: int, prediction_field: str) -> tuple[Prediction | None, RowProblem | None]:
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as error:
         return None, RowProblem(path, number, "row", f"invalid JSON ({error.msg})")
     if not isinstance(raw, dict):
         return None, RowProblem(path, number, "row", f"expected an object, got {type(raw).__name__}")
-    missing = [f for f in ("id", "prediction", "key_elements") if f not in raw]
+    missing = [f for f in ("id", prediction_field, "key_elements") if f not in raw]
     if missing:
         return None, RowProblem(path, number, missing[0], "missing")
     if not isinstance(raw["id"], str) or not raw["id"]:
         return None, RowProblem(path, number, "id", "must be a non-empty string")
-    if not isinstance(raw["prediction"], str):
-        return None, RowProblem(path, number, "prediction", f"must be a string, got {type(raw['prediction']).__name__}")
+    if not isinstance(raw[prediction_field], str):
+        return None, RowProblem(path, number, prediction_field,
+                                f"must be a string, got {type(raw[prediction_field]).__name__}")
     try:
         key_elements = SampleKeyElements.from_dict(raw["key_elements"])
     except SchemaError as error:
         return None, RowProblem(path, number, error.field, str(error).removeprefix(f"{error.field}: "))
-    return Prediction(raw["id"], raw["prediction"], key_elements), None
+    return Prediction(raw["id"], raw[prediction_field], key_elements), None
 
 
 def _finished_rows(path: Path, wanted: set[str], settings: dict[str, Any]) -> dict[str, dict]:

@@ -5,6 +5,8 @@ not what the conditions carry, one fixed caption finds what a guess finds."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -13,7 +15,7 @@ from reade.data.validate import main as validate_main
 from reade.errors import ConfigError, DataError
 from reade.evaluate import evaluate
 from reade.schema import StructuredCaption, parse_output
-from tests.conftest import compose_config
+from tests.conftest import ROOT, compose_config
 
 # seed 5: a split nobody tuned the generator or the judge on
 DATA = ["data.synthesize.n_train=48", "data.synthesize.n_val=2", "data.synthesize.n_test=48", "data.synthesize.seed=5",
@@ -82,6 +84,17 @@ def test_one_fixed_caption_finds_little(scored):
     assert constant["eval/acc_inferable_dense"] <= 0.3 and constant["eval/acc_camera"] <= 0.3
     outputs = [json.loads(line)["output"] for line in (scored["root"] / "constant" / "eval_samples.jsonl").open()]
     assert len(set(outputs)) == 1
+
+
+def test_a_runs_eval_samples_are_reade_score_input(scored, tmp_path):
+    """The README's recipe, verbatim but for the paths: each sample row carries its key elements."""
+    samples, out = scored["root"] / "gold" / "eval_samples.jsonl", tmp_path / "scores.jsonl"
+    result = subprocess.run([sys.executable, "-m", "reade.score", f"input={samples}", "prediction_field=output",
+                             f"output={out}", "judge=lexical", f"paths.root_dir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 48 and all(row["format"] == 1.0 and row["r_user"] is not None for row in rows)
 
 
 def test_every_accuracy_has_its_interval(scored):

@@ -179,6 +179,17 @@ def test_bad_rows_are_named_and_nothing_is_scored(tmp_path, assigner, row, messa
     assert not out.exists()
 
 
+def test_the_raw_output_may_sit_in_another_field(tmp_path, assigner):
+    """A run's eval_samples.jsonl holds the output in `output` (and its key elements): scored as it is."""
+    samples = [{"id": r["id"], "output": r["prediction"], "key_elements": r["key_elements"], "format_ok": True}
+               for r in ROWS]
+    by_output = score_jsonl(write(tmp_path / "samples.jsonl", samples), tmp_path / "a.jsonl", assigner,
+                            progress=False, prediction_field="output")
+    assert by_output == score_jsonl(write(tmp_path / "in.jsonl", ROWS), tmp_path / "b.jsonl", assigner, progress=False)
+    with pytest.raises(DataError, match="in.jsonl:1: output: missing"):
+        score_jsonl(tmp_path / "in.jsonl", tmp_path / "c.jsonl", assigner, progress=False, prediction_field="output")
+
+
 def test_cli_scores_and_resumes(tmp_path):
     source, out = write(tmp_path / "in.jsonl", ROWS), tmp_path / "scores.jsonl"
     command = [sys.executable, "-m", "reade.score", f"input={source}", f"output={out}", "judge=lexical",
