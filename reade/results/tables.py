@@ -164,6 +164,23 @@ def _five_aspects(runs: Sequence[Run]) -> float:
     return sum(kept) / len(kept) if kept else math.nan
 
 
+DERIVED_BY_MODE = "eval/acc_derived_"
+_NOT_A_MODE = ("_ci_low", "_ci_high", "_before")
+
+
+def by_reasoning_mode(entries: Sequence[tuple[str, Sequence[Run]]]) -> str:
+    """The derived elements' accuracy per reasoning mode (`eval/acc_derived_<mode>`), a row per entry:
+    where CoT should matter most, the modes training showed only apart (`riddle_in_context`) above
+    all. Empty when no run recorded a mode (runs made before the per-mode keys)."""
+    modes = sorted({key.removeprefix(DERIVED_BY_MODE) for _, runs in entries for run in runs for key in run.metrics
+                    if key.startswith(DERIVED_BY_MODE) and not key.endswith(_NOT_A_MODE)})
+    if not modes:
+        return ""
+    body = [[label, *(with_interval(runs, DERIVED_BY_MODE + mode) for mode in modes)] for label, runs in entries]
+    return ("\nDerived elements by reasoning mode (`eval/acc_derived_<mode>`, %; `riddle_in_context` is held out "
+            "of training):\n\n" + markdown(["Row", *modes], body))
+
+
 def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path, reference: Sequence[Run] = ()) -> str:
     """`reference`: every run under the runs folder, where the baselines are looked up."""
     mark = {True: "✓", False: "-"}
@@ -181,7 +198,8 @@ def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path, referen
                      sources, plain(runs, "eval/quality_dense"), number(_five_aspects(runs), 100, 1), reward,
                      plain(runs, "eval/format_rate")])
     used = [run for *_, runs in entries for run in runs]
-    return markdown(header, body) + sources_line(used, root)
+    return (markdown(header, body) + by_reasoning_mode([(label, runs) for label, *_, runs in entries])
+            + sources_line(used, root))
 
 
 def learning_strategy(strategies: Sequence[Run], root: Path, reference: Sequence[Run] = ()) -> str:
@@ -194,7 +212,7 @@ def learning_strategy(strategies: Sequence[Run], root: Path, reference: Sequence
     for title, runs in entries:
         cells = [f"{plain(runs, f'eval/acc_{a}', 100, 1)} / {plain(runs, f'eval/quality_{a}')}" for a in (*ASPECTS, "dense")]
         body.append([title, *cells, with_interval(runs, "eval/acc_inferable_dense"), plain(runs, "eval/format_rate")])
-    return markdown(header, body) + sources_line([run for _, runs in entries for run in runs], root)
+    return markdown(header, body) + by_reasoning_mode(entries) + sources_line([run for _, runs in entries for run in runs], root)
 
 
 def generalization_grid(evaluations: Sequence[Run], experiment: str = "generalization") -> dict[tuple[str, str], Run]:

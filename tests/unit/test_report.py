@@ -17,8 +17,8 @@ import yaml
 from reade.errors import ConfigError, ReadeError
 from reade.evaluate import write_provenance
 from reade.report import report
-from reade.results.runs import PROVENANCE_FILE, SweepProgress, find_runs, latest_sweep, sweep_progress, sweep_size
-from reade.results.tables import body_rows
+from reade.results.runs import PROVENANCE_FILE, Run, SweepProgress, find_runs, latest_sweep, sweep_progress, sweep_size
+from reade.results.tables import body_rows, by_reasoning_mode
 from tests.conftest import ROOT, compose_config
 
 ASPECTS = ("main_object", "background", "action", "style", "camera", "dense")
@@ -290,3 +290,20 @@ def test_without_multirun_yaml_a_sweep_counts_the_jobs_it_holds(tmp_path):
     job(tmp_path / "0", metrics={}, experiment="x")
     started(tmp_path / "1", experiment="x")
     assert sweep_progress(tmp_path) == SweepProgress(tmp_path, finished=1, expected=2)
+
+
+def test_derived_accuracy_is_shown_per_reasoning_mode_where_runs_recorded_it(tmp_path):
+    def run(name, **modes):
+        metrics = {f"eval/acc_derived_{mode}": value for mode, value in modes.items()}
+        metrics |= {f"eval/acc_derived_{mode}_ci_low": value - 0.1 for mode, value in modes.items()}
+        metrics |= {f"eval/acc_derived_{mode}_ci_high": value + 0.1 for mode, value in modes.items()}
+        return Run(tmp_path / name, "train", {}, {}, metrics | {"eval/acc_derived_riddle_before": 0.0})
+
+    table = by_reasoning_mode([("CoT only", [run("a", riddle=0.5, riddle_in_context=0.25)]), ("no CoT", [run("b", riddle=0.4)])])
+    assert table.splitlines()[3:] == [
+        "| Row | riddle | riddle_in_context |",
+        "|---|---|---|",
+        "| CoT only | 50.0 [40.0, 60.0] | 25.0 [15.0, 35.0] |",
+        "| no CoT | 40.0 [30.0, 50.0] | - |",
+    ]
+    assert by_reasoning_mode([("old run", [Run(tmp_path / "c", "train", {}, {}, {"eval/acc_derived": 0.5})])]) == ""
