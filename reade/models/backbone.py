@@ -101,7 +101,7 @@ def load_processor(name_or_path: str | Path, kind: str = "omni_thinker",
     processor = InterpreterProcessor.from_pretrained(name_or_path)
     if processor.camera is not None or camera_encoder is None:
         return processor
-    return processor.with_camera(_new_camera_support(dict(camera_encoder), _thinker_width(name_or_path)))
+    return processor.with_camera(new_camera_support(dict(camera_encoder), _thinker_width(name_or_path)))
 
 
 def backbone_kind(name_or_path: str | Path) -> str:
@@ -116,7 +116,7 @@ def _thinker_width(name_or_path: str) -> int:
     return getattr(config, "thinker_config", config).get_text_config().hidden_size
 
 
-def _new_camera_support(sizes: dict[str, Any], width: int) -> CameraSupport:
+def new_camera_support(sizes: dict[str, Any], width: int) -> CameraSupport:
     """The layout of a new camera encoder: `sizes` is a `camera_encoder` node, `width` the backbone's."""
     unknown = set(sizes) - set(CAMERA_INPUT_KEYS) - set(CameraEncoderConfig.__dataclass_fields__)
     if unknown or "out_hidden_size" in sizes:

@@ -111,6 +111,15 @@ def tiny_thinker_config(vocab_size: int, token_ids: dict[str, int], dims: TinyDi
     return config
 
 
+def thinker_token_ids(tokenizer) -> dict[str, int]:
+    """The `token_ids` of `tiny_thinker_config` that `tokenizer` gives: its placeholders, `user`, padding and end of turn."""
+    return placeholder_ids(tokenizer) | {
+        "user_token_id": token_id(tokenizer, "user"),
+        "pad_token_id": token_id(tokenizer, PAD_TOKEN),
+        "eos_token_id": token_id(tokenizer, IM_END),
+    }
+
+
 def tiny_processor_settings(dims: TinyDims) -> ProcessorSettings:
     """Square pixel budgets (`side`²) keep a tiny image at 4 and a frame pair at 4 placeholder tokens."""
     return ProcessorSettings(
@@ -146,11 +155,7 @@ def materialize_tiny(cache_dir: str | Path, dims: TinyDims | None = None, seed: 
         return folder
     with staged_folder(folder, replace=False) as staging:
         tokenizer = load_tokenizer(TINY_TOKENIZER_DIR)
-        token_ids = placeholder_ids(tokenizer) | {
-            "user_token_id": token_id(tokenizer, "user"),
-            "pad_token_id": token_id(tokenizer, PAD_TOKEN),
-            "eos_token_id": token_id(tokenizer, IM_END),
-        }
+        token_ids = thinker_token_ids(tokenizer)
         config = tiny_thinker_config(len(tokenizer), token_ids, dims)
         # A private RNG stream: building the tiny model must not shift the caller's random state.
         with torch.random.fork_rng(devices=[]):
