@@ -26,7 +26,7 @@ from reade.schema import (
     ANSWER_CLOSE,
     ANSWER_OPEN,
     CAPTION_PARTS,
-    CAPTION_TITLES,
+    PART_HEADING,
     THINK_CLOSE,
     THINK_OPEN,
     ParsedOutput,
@@ -156,12 +156,6 @@ class FittedPrompt:
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;])\s+")
-_PART_TITLE = re.compile(
-    r"^\s*\d\.\s*(?:" + "|".join(re.escape(t) for t in CAPTION_TITLES.values()) + r")\s*:\s*", re.IGNORECASE
-)
-_ANY_TITLE = re.compile(
-    r"(?:\b\d\.\s*)?\b(?:" + "|".join(re.escape(t) for t in CAPTION_TITLES.values()) + r")\s*:\s*", re.IGNORECASE
-)
 _TAGS = re.compile("|".join(re.escape(t) for t in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)))
 
 
@@ -254,8 +248,8 @@ def answer_parts(raw: str) -> list[str]:
     prompt. Empty when nothing reads as a caption part."""
     parts = []
     for line in _answer_text(raw).splitlines():
-        if _PART_TITLE.match(line):
-            parts += [" ".join(_TAGS.sub(" ", piece).split()) for piece in _ANY_TITLE.split(line)]
+        if PART_HEADING.match(line.lstrip()):
+            parts += [" ".join(_TAGS.sub(" ", piece).split()) for piece in PART_HEADING.split(line)]
     return [part for part in parts if part]
 
 
