@@ -505,7 +505,7 @@ class LexicalJudgeConfig(JudgeConfig):
 class EmbeddingJudgeConfig(JudgeConfig):
     _target_: str = "reade.rewards.judges.embedding.EmbeddingJudge"
     threshold: float = 0.5
-    batch_size: int = 256
+    batch_size: int = 16
     device: str = "cpu"
     memory: int = 200_000
     commit_every: int = 256

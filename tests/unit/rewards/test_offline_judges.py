@@ -7,6 +7,7 @@ import statistics
 import pytest
 
 from reade.rewards.judges.base import CoverageQuery
+from reade.rewards.judges.cache import VerdictCache
 from reade.rewards.judges.embedding import conflicts, spans_of
 from reade.rewards.judges.lexical import LexicalJudge
 from reade.rewards.text import judged_text
@@ -124,3 +125,59 @@ def test_synthetic_split_gold_beats_other_samples_and_removed_aspects(test_split
     for aspect in ASPECT_WORDS:
         assert means[f"{aspect} elements, gold"] >= 0.95
         assert means[f"{aspect} elements, {aspect} removed"] <= 0.3
+
+
+# A GRPO group: G captions of one prompt judged against the same key elements; the next step brings
+# new captions of that prompt. The values are worded apart from the captions (no lexical match), so
+# every verdict needs the embeddings.
+GROUP_ELEMENTS = KeyElements.from_dict(
+    {"objects": [{"name": "kayak", "attributes": ["teal"]}], "actions": ["paddling"], "camera": ["crane up"]}, "e"
+)
+GROUP_CAPTIONS = [
+    "A small canoe drifts on a misty lake, while a man rows slowly.",
+    "A boat glides across calm water at dawn.",
+    "A woman in a red coat walks along the shore.",
+]
+NEXT_STEP_CAPTIONS = ["A canoe floats past tall reeds.", "The camera rises above a quiet river."]
+
+
+def judge_group(judge, captions: list[str], **kwargs) -> list[float]:
+    return judge.run(judge.coverage([CoverageQuery(GROUP_ELEMENTS, caption) for caption in captions], **kwargs))
+
+
+@pytest.fixture
+def encoded(embedding_judge, monkeypatch) -> list[list[str]]:
+    """The texts of each encoder call the judge makes, from an empty memo."""
+    model = embedding_judge.load()
+    calls, encode = [], model.encode
+
+    def counted(texts, **kwargs):
+        calls.append(list(texts))
+        return encode(texts, **kwargs)
+
+    monkeypatch.setattr(embedding_judge, "_vectors", {})
+    monkeypatch.setattr(model, "encode", counted)
+    return calls
+
+
+def test_embedding_judge_embeds_a_groups_key_elements_once_and_keeps_them(embedding_judge, encoded):
+    phrases = {"teal kayak", "teal", "kayak", "paddling", "crane up"}  # attribute: its phrase and itself
+    first = judge_group(embedding_judge, GROUP_CAPTIONS, use_cache=False)
+    assert len(encoded) == 1 and phrases <= set(encoded[0])  # values and every caption's spans, one call
+    assert all(len(set(texts)) == len(texts) for texts in encoded)
+    assert judge_group(embedding_judge, GROUP_CAPTIONS, use_cache=False) == first
+    assert len(encoded) == 1  # the same group again: nothing new to embed
+    judge_group(embedding_judge, NEXT_STEP_CAPTIONS, use_cache=False)
+    assert len(encoded) == 2 and not phrases & set(encoded[1])  # the next step embeds its new spans only
+
+
+def test_embedding_verdicts_from_the_disk_cache_equal_fresh_ones(embedding_judge, encoded, tmp_path, monkeypatch):
+    monkeypatch.setattr(embedding_judge, "cache", VerdictCache(tmp_path / "verdicts.sqlite"))
+    fresh = judge_group(embedding_judge, GROUP_CAPTIONS + NEXT_STEP_CAPTIONS)
+    calls = len(encoded)
+    cached = embedding_judge.stats.cached
+    assert judge_group(embedding_judge, GROUP_CAPTIONS + NEXT_STEP_CAPTIONS) == fresh
+    assert embedding_judge.stats.cached == cached + len(fresh) and len(encoded) == calls  # no model call on a hit
+    embedding_judge.cache.close()
+    monkeypatch.setattr(embedding_judge, "_vectors", {})
+    assert judge_group(embedding_judge, GROUP_CAPTIONS + NEXT_STEP_CAPTIONS, use_cache=False) == fresh
