@@ -150,6 +150,7 @@ class SFTModuleConfig:
     scheduler: Any = "${stage.scheduler}"
     max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
     samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
+    frozen: list[str] = "${stage.frozen}"  # type: ignore[assignment]
 
 
 @dataclass
@@ -193,6 +194,9 @@ class SFTStageConfig:
     describe_fraction: float = 0.0
     # Targets hold the <think> trace before the answer; false: the answer alone (stage=sft_no_cot).
     reasoning: bool = True
+    # Module paths left as the starting checkpoint has them (reade.models.freezing), e.g.
+    # [visual, audio_tower] after a grounding stage trained the towers.
+    frozen: list[str] = field(default_factory=list)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

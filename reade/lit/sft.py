@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
 from reade.data.collate import InterpreterCollator
+from reade.errors import ConfigError
 from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
+from reade.models.freezing import freeze
 from reade.results.intervals import with_interval
 from reade.rl.rollout.decode import greedy_completions
 from reade.schema import parse_output
@@ -92,9 +94,15 @@ class SFTModule(L.LightningModule):
     EVAL_TAGS = ("_before", "")
 
     def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
-                 max_new_tokens: int, samples_path: str | None = None):
+                 max_new_tokens: int, samples_path: str | None = None, frozen: Sequence[str] = ()):
         super().__init__()
         self.model = model.train()  # from_pretrained returns eval mode; Lightning keeps submodule modes
+        if frozen:
+            try:
+                count = freeze(self.model, list(frozen))
+            except ValueError as error:
+                raise ConfigError(f"stage.frozen: {error}") from error
+            log.info("sft: %d parameter tensors under %s stay as the starting checkpoint has them", count, list(frozen))
         self.processor = processor
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler

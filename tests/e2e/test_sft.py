@@ -245,3 +245,23 @@ def test_the_trained_run_is_evaluated_per_aspect(finished_run, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     trained = json.loads((tmp_path / "checkpoint.json").read_text())["trained"]  # the report places it by this
     assert trained["task"] == "train" and trained["choices"]["stage"] == "sft"
+
+
+def test_frozen_towers_keep_the_starting_weights(tmp_path, small, camera_backbone):
+    """stage.frozen=[visual, audio_tower]: the towers leave SFT as the starting checkpoint has them,
+    the language model does not; a part that names no module is refused before training."""
+    from safetensors.torch import load_file
+
+    cfg = compose_train([*small, "stage.frozen=[visual,audio_tower]", "stage.eval.untrained=false",
+                         f"paths.root_dir={tmp_path}"], tmp_path / "out")
+    train(cfg)
+    before = load_file(Path(camera_backbone) / "model.safetensors")
+    after = load_file(tmp_path / "out" / "checkpoint" / "model.safetensors")
+    towers = [k for k in before if k.startswith(("visual.", "audio_tower."))]
+    language = [k for k in before if k.startswith("model.layers.")]
+    assert towers and language
+    assert all(torch.equal(before[k], after[k]) for k in towers)
+    assert not all(torch.equal(before[k], after[k]) for k in language)
+    typo = compose_train([*small, "stage.frozen=[visul]", f"paths.root_dir={tmp_path}"], tmp_path / "typo")
+    with pytest.raises(ConfigError, match=r"stage.frozen: \['visul'\] name no parameter"):
+        train(typo)
