@@ -15,6 +15,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from reade.camera_vocab import KINDS, SPEEDS
 from reade.errors import ConfigError
 from reade.inference.profiles import GeneratorProfile
 from reade.models.tiny import TinyDims
@@ -209,8 +210,8 @@ class CameraSynthesizeConfig:
     n_test: int = 256
     seed: int = 0
     combined_fraction: float = 0.4
-    kinds: list[str] = field(default_factory=lambda: ["orbit", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "zoom"])
-    speeds: list[str] = field(default_factory=lambda: ["slow", "moderate", "fast"])
+    kinds: list[str] = field(default_factory=lambda: list(KINDS))
+    speeds: list[str] = field(default_factory=lambda: list(SPEEDS))
 
 
 @dataclass
