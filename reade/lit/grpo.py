@@ -35,7 +35,7 @@ from reade.errors import DataError
 from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
 from reade.rewards.assigner import RewardAssigner
-from reade.rewards.content import RewardScore, RewardWeights
+from reade.rewards.content import SCORE_FIELDS, RewardScore, RewardWeights
 from reade.rewards.judges.base import Judge
 from reade.rl.logprobs import completion_logits, token_entropy, token_logprobs
 from reade.rl.loss import clip_fractions, group_advantages, group_reward_std, grpo_loss, per_token_kl
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 # Finite, so that entropies stay finite (0·log 0), and still exactly 0 after a float32 softmax.
 SUPPRESSED_LOGIT = -1e4
-SCORE_FIELDS = ("format", "r_user", "r_detail", "r_supp", "r_contra", "content", "reward")
 
 
 @dataclass
