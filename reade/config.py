@@ -321,6 +321,8 @@ class GRPOModuleConfig:
     seed: int = "${seed}"  # type: ignore[assignment]
     eval_max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
     log_completions_every: int = "${stage.log_completions_every}"  # type: ignore[assignment]
+    max_nan_share: float = "${stage.max_nan_share}"  # type: ignore[assignment]
+    max_nan_steps: int = "${stage.max_nan_steps}"  # type: ignore[assignment]
     samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
     completions_path: str = "${paths.output_dir}/completions.jsonl"
     steps_path: str = "${paths.output_dir}/steps.jsonl"
@@ -377,6 +379,10 @@ class GRPOStageConfig:
     instruction_dropout: float = 0.4
     max_prompt_length: int = 1024
     log_completions_every: int = 10
+    # Stop when more than this share of a step's rewards are NaN (no verdict) for this many steps in
+    # a row (reade.rl.nan_guard); max_nan_share: 1.0 never stops.
+    max_nan_share: float = 0.5
+    max_nan_steps: int = 5
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2.5e-6))
     scheduler: ConstantSchedulerConfig = field(default_factory=ConstantSchedulerConfig)

@@ -89,6 +89,7 @@ def test_paper_stage2_recipe(tmp_path):
     assert stage.scheduler.num_warmup_steps == 50 and stage.instruction_dropout == 0.4
     assert (cfg.reward.alpha, cfg.reward.rho, cfg.reward.gamma, cfg.reward.lam) == (1.0, 1.0, 0.8, 0.7)
     assert cfg.trainer.gradient_clip_val is None and cfg.trainer.accumulate_grad_batches == 1  # manual optimisation
+    assert (stage.module.max_nan_share, stage.module.max_nan_steps) == (0.5, 5)  # stop when the judge stops judging
     lrs = {name: compose_train([f"stage={name}"], tmp_path).stage.optimizer.lr for name in ("grpo_depth", "grpo_camera", "grpo_pose")}
     assert lrs == {"grpo_depth": 1.5e-6, "grpo_camera": 1.5e-6, "grpo_pose": 1.0e-6}  # Table 10
 
