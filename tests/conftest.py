@@ -22,15 +22,15 @@ def config_options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
-def compose_train(overrides: list[str], output_dir: Path | None = None):
+def compose_train(overrides: list[str], output_dir: Path | None = None, conf_dir: Path = CONF):
     """Compose conf/train.yaml like `python -m reade.train` would, with ${hydra:…} resolvable."""
-    return compose_config("train", overrides, output_dir)
+    return compose_config("train", overrides, output_dir, conf_dir)
 
 
-def compose_config(name: str, overrides: list[str], output_dir: Path | None = None):
-    """Compose conf/<name>.yaml like its `@hydra.main` entry point would."""
+def compose_config(name: str, overrides: list[str], output_dir: Path | None = None, conf_dir: Path = CONF):
+    """Compose conf/<name>.yaml (of `conf_dir`, a copy where a test adds files) like its `@hydra.main` entry point would."""
     GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
         cfg = compose(name, overrides=overrides, return_hydra_config=True)
     if output_dir is not None:
         with open_dict(cfg):

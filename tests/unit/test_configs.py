@@ -3,6 +3,8 @@ wrong types are errors, not silent no-ops."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import yaml
 from hydra.core.hydra_config import HydraConfig
@@ -130,9 +132,7 @@ def test_wrong_types_are_errors(override, tmp_path):
 
 
 def test_misspelt_key_in_a_yaml_file_is_an_error(tmp_path):
-    (CONF / "stage" / "_typo_test.yaml").write_text("defaults:\n  - sft\n  - _self_\ninstruction_dropuot: 0.1\n")
-    try:
-        with pytest.raises(ConfigCompositionException):
-            compose_train(["stage=_typo_test"], tmp_path)
-    finally:
-        (CONF / "stage" / "_typo_test.yaml").unlink()
+    conf = shutil.copytree(CONF, tmp_path / "conf")  # a copy: the test never writes into the source tree
+    (conf / "stage" / "typo.yaml").write_text("defaults:\n  - sft\n  - _self_\ninstruction_dropuot: 0.1\n")
+    with pytest.raises(ConfigCompositionException):
+        compose_train(["stage=typo"], tmp_path, conf_dir=conf)
