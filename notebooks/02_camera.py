@@ -19,19 +19,13 @@
 # A camera condition is a list of poses, one per frame. This notebook draws a few trajectories,
 # shows the Plücker ray maps that the camera encoder reads instead of the raw poses, names each
 # motion with the describer (pure geometry, no model; its words are the labels camera pretraining
-# learns from), and then trains the camera encoder briefly through the real stage to compare the
-# encoder's words with the describer's. Everything it writes goes to a temporary folder (the tiny
-# backbone is built once into the repository's `.cache`, as every run does).
+# learns from), and then compares the describer's words with those of a trained camera encoder: the
+# newest finished `stage=camera_pretrain` run of the project, or the run folder `$READE_CAMERA_RUN`
+# names. It never trains.
 
 # %%
 import json
 import math
-import os
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,9 +34,9 @@ from PIL import Image, ImageDraw
 
 from reade.data.conditions.camera import CameraTrajectory
 from reade.data.synthetic.camera_moves import sample_trajectory
+from reade.results.runs import finished_stage_run
 from reade.utils.project import project_root
 
-root = Path(tempfile.mkdtemp())
 rng = np.random.default_rng(0)
 trajectories: dict[str, CameraTrajectory] = {}
 for label, options in [
@@ -313,41 +307,17 @@ for label, d in descriptions.items():
 # not a language model, and frozen it cannot be steered into words by any encoder
 # (`experiments/camera_pretrain_tiny/README.md` measures it).
 #
-# Here the stage runs through the real command line, in a subprocess, cut down to 150 steps on 1024
-# trajectories (about a minute on 2 CPU cores). Data and the run folder go to the temporary folder;
-# the tiny backbone comes from the repository's `.cache` (built once, reused). The run decodes 32
-# held-out trajectories before and after training and writes `<run>/metrics.json` and the exported
-# HF folder `<run>/checkpoint` (the thinker plus `camera_encoder.safetensors`).
+# This notebook reads a finished run of that stage: `$READE_CAMERA_RUN` when set, else the newest
+# one of the project, a `python -m reade.train stage=camera_pretrain` job under `logs/` or a run the
+# stage cache trained under `.cache/stages/` as another stage's upstream. The run decoded held-out
+# trajectories before and after training and wrote `<run>/metrics.json` and the exported HF folder
+# `<run>/checkpoint` (the thinker plus `camera_encoder.safetensors`). Without a run the cell below
+# says how to make one.
 
 # %%
-project = project_root()  # the clone the kernel starts in, or $READE_ROOT: the command runs there
-run = root / "run"
-steps = 150
-command = [
-    sys.executable, "-m", "reade.train",
-    "stage=camera_pretrain",
-    "logger=csv",
-    f"hydra.run.dir={run}",
-    f"paths.data_dir={root / 'data'}",
-    f"paths.log_dir={root / 'logs'}",
-    f"stage.max_steps={steps}",
-    "stage.data.synthesize.n_train=1024",
-    "stage.data.synthesize.n_val=16",
-    "stage.data.synthesize.n_test=32",
-    "stage.eval.limit=32",
-    "trainer.enable_progress_bar=false",
-]
-print(" ".join(command[1:]))
-# One thread: the tiny model gains little from a second one, and a single thread does not slow to a
-# crawl when another job shares the two cores.
-env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-start = time.perf_counter()
-result = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
-print(f"exit code {result.returncode} after {time.perf_counter() - start:.0f} s")
-print("\n".join(result.stdout.strip().splitlines()[-2:]))
-if result.returncode != 0:
-    print(result.stderr[-3000:])
-    raise RuntimeError("the camera pretraining run failed")
+project = project_root()  # the clone the kernel starts in, or $READE_ROOT
+run = finished_stage_run(project, "camera_pretrain", "READE_CAMERA_RUN")
+print("run:", run)
 
 # %% [markdown]
 # Load the exported folder like any checkpoint: `load_backbone` returns the `InterpreterModel`
@@ -369,6 +339,7 @@ model.eval()
 config = OmegaConf.load(run / "checkpoint" / "reade_config.yaml")
 print("camera input:", processor.camera.input)
 print("thinker trained in this stage too (stage.train_backbone):", bool(config.stage.get("train_backbone", False)))
+steps = config.stage.max_steps
 
 labels = list(trajectories)
 batch = processor(instructions=[INSTRUCTIONS[0]] * len(labels), conditions=[[("camera", trajectories[k])] for k in labels])
@@ -390,9 +361,9 @@ for key in ("eval/camera_motion_acc_before", "eval/camera_motion_acc", "eval/cam
     print(f"{key:36s} {metrics.get(key)}")
 
 # %% [markdown]
-# Read these numbers honestly: 150 steps on 1024 trajectories are far from converged, and 32
-# held-out trajectories are a small test (one caption is about 3 points of accuracy). Expect words
-# that have the describer's shape ("a slow pan left") but often name the wrong motion or direction,
+# Read these numbers with the run's size in mind: a short run is far from converged, and a few dozen
+# held-out trajectories are a small test (`data/test_rows`; of 32, one caption is about 3 points of
+# accuracy). Expect words that have the describer's shape ("a slow pan left") but often name the wrong motion or direction,
 # and two-motion captions to be wrong more often than single ones (`_single` and `_combined`
 # above). The metric is strict: an orbit is a turn and a sideways move that keep one point
 # centred, so a caption saying "pan" and "truck" names the parts, not the orbit, and counts as wrong. `eval/camera_motion_acc_before` is the same decoding before training, and

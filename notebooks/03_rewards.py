@@ -37,7 +37,7 @@ import reade.config  # noqa: F401  (registers the config schemas that conf/rewar
 from reade.data.synthesize import synthesize
 from reade.evaluation import EvalItem, evaluate_items
 from reade.rewards.assigner import RewardAssigner
-from reade.rewards.content import RewardWeights
+from reade.rewards.content import SCORE_FIELDS, RewardWeights
 from reade.rewards.judges.embedding import EmbeddingJudge
 from reade.rewards.judges.lexical import LexicalJudge
 from reade.rewards.probes import probes
@@ -126,16 +126,13 @@ print("injected dense part ends:  ", repr(injected.dense[-60:]))
 # judge should beat. `RewardScore.to_dict()` holds each component; the table prints them all.
 
 # %%
-COLUMNS = ("format", "r_user", "r_detail", "r_supp", "r_contra", "content", "reward")
-
-
 def show(scores, names) -> None:
     """A markdown table, one row per output, every component of its `RewardScore`."""
-    print("| output | " + " | ".join(COLUMNS) + " |")
-    print("|---|" + "---:|" * len(COLUMNS))
+    print("| output | " + " | ".join(SCORE_FIELDS) + " |")
+    print("|---|" + "---:|" * len(SCORE_FIELDS))
     for name, score in zip(names, scores):
         values = score.to_dict()
-        print(f"| {name} | " + " | ".join("n/a" if values[c] is None else f"{values[c]:.3f}" for c in COLUMNS) + " |")
+        print(f"| {name} | " + " | ".join("n/a" if values[c] is None else f"{values[c]:.3f}" for c in SCORE_FIELDS) + " |")
 
 
 lexical = LexicalJudge()

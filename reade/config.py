@@ -15,6 +15,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from reade.camera_vocab import KINDS, SPEEDS
 from reade.errors import ConfigError
 from reade.inference.profiles import GeneratorProfile
 from reade.models.tiny import TinyDims
@@ -213,8 +214,8 @@ class CameraSynthesizeConfig:
     n_test: int = 256
     seed: int = 0
     combined_fraction: float = 0.4
-    kinds: list[str] = field(default_factory=lambda: ["orbit", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "zoom"])
-    speeds: list[str] = field(default_factory=lambda: ["slow", "moderate", "fast"])
+    kinds: list[str] = field(default_factory=lambda: list(KINDS))
+    speeds: list[str] = field(default_factory=lambda: list(SPEEDS))
 
 
 @dataclass
@@ -324,6 +325,8 @@ class GRPOModuleConfig:
     seed: int = "${seed}"  # type: ignore[assignment]
     eval_max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
     log_completions_every: int = "${stage.log_completions_every}"  # type: ignore[assignment]
+    max_nan_share: float = "${stage.max_nan_share}"  # type: ignore[assignment]
+    max_nan_steps: int = "${stage.max_nan_steps}"  # type: ignore[assignment]
     samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
     completions_path: str = "${paths.output_dir}/completions.jsonl"
     steps_path: str = "${paths.output_dir}/steps.jsonl"
@@ -380,6 +383,10 @@ class GRPOStageConfig:
     instruction_dropout: float = 0.4
     max_prompt_length: int = 1024
     log_completions_every: int = 10
+    # Stop when more than this share of a step's rewards are NaN (no verdict) for this many steps in
+    # a row (reade.rl.nan_guard); max_nan_share: 1.0 never stops.
+    max_nan_share: float = 0.5
+    max_nan_steps: int = 5
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2.5e-6))
     scheduler: ConstantSchedulerConfig = field(default_factory=ConstantSchedulerConfig)

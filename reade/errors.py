@@ -29,6 +29,10 @@ class ConfigError(ReadeError):
     """A configuration that composes but cannot run (e.g. conditions for a text-only backbone)."""
 
 
+class JudgeError(ReadeError):
+    """The judge gives too few verdicts to train on (its server, model or memory is the user's to fix)."""
+
+
 @contextmanager
 def exit_on_user_error(log: logging.Logger) -> Iterator[None]:
     """An entry point's body: a ReadeError ends the command with its message (to the console and

@@ -17,20 +17,39 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
 
+# stage=camera_pretrain in a few real steps: the e2e tests' run, and the run notebooks/02_camera reads.
+SMALL_CAMERA_PRETRAIN = [
+    "stage=camera_pretrain",
+    "stage.train_backbone=false",  # the paper's setting; the tiny profile trains the thinker too
+    "logger=csv",
+    "stage.data.synthesize.n_train=24",  # 3 batches: validation runs at the end of the epoch
+    "stage.data.synthesize.n_val=4",
+    "stage.data.synthesize.n_test=8",
+    "stage.max_steps=3",
+    "stage.batch_size=8",
+    "stage.eval.limit=8",
+    "stage.eval.batch_size=8",
+    "stage.eval.max_new_tokens=8",
+    "callbacks.model_checkpoint.every_n_train_steps=2",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+]
+
+
 def config_options(group: str) -> list[str]:
     """The option names of a config group: the YAML files in conf/<group>/."""
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
-def compose_train(overrides: list[str], output_dir: Path | None = None):
+def compose_train(overrides: list[str], output_dir: Path | None = None, conf_dir: Path = CONF):
     """Compose conf/train.yaml like `python -m reade.train` would, with ${hydra:…} resolvable."""
-    return compose_config("train", overrides, output_dir)
+    return compose_config("train", overrides, output_dir, conf_dir)
 
 
-def compose_config(name: str, overrides: list[str], output_dir: Path | None = None):
-    """Compose conf/<name>.yaml like its `@hydra.main` entry point would."""
+def compose_config(name: str, overrides: list[str], output_dir: Path | None = None, conf_dir: Path = CONF):
+    """Compose conf/<name>.yaml (of `conf_dir`, a copy where a test adds files) like its `@hydra.main` entry point would."""
     GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
         cfg = compose(name, overrides=overrides, return_hydra_config=True)
     if output_dir is not None:
         with open_dict(cfg):

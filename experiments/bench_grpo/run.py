@@ -212,6 +212,7 @@ def run_ours(args) -> dict:
         epsilon_high=EPSILON, use_bias_correction_kl=False, loss_type="grpo", scale_rewards="group",
         mask_truncated_completions=False, max_grad_norm=MAX_GRAD_NORM, instruction_dropout=0.0, max_prompt_length=1024,
         seed=SEED, eval_max_new_tokens=args.max_new_tokens, log_completions_every=0,
+        max_nan_share=1.0, max_nan_steps=1,  # a benchmark times every step: never stopped
     )
 
     engine_generate = module.rollout.generate

@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from reade.camera_vocab import KINDS, SPEEDS
 from reade.data.conditions import write_camera
-from reade.data.synthetic.camera_moves import SPEEDS, sample_trajectory
-from reade.rewards.camera_motion import DIRECTIONS
+from reade.data.synthetic.camera_moves import sample_trajectory
 from reade.utils.io import write_dataset_once
 
 GENERATOR_VERSION = 1
@@ -54,7 +54,7 @@ INSTRUCTIONS = (
 
 def synthesize_camera(
     out_dir: Path, n_train: int, n_val: int, n_test: int, seed: int = 0, combined_fraction: float = 0.4,
-    kinds: Sequence[str] = tuple(DIRECTIONS), speeds: Sequence[str] = SPEEDS,
+    kinds: Sequence[str] = KINDS, speeds: Sequence[str] = SPEEDS,
 ) -> dict[str, Path]:
     """Write `{train,val,test}.jsonl` and `assets/*.txt` under out_dir (once); returns split -> JSONL path.
 
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--n-test", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--combined-fraction", type=float, default=0.4)
-    parser.add_argument("--kinds", nargs="+", default=list(DIRECTIONS), choices=list(DIRECTIONS))
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--speeds", nargs="+", default=list(SPEEDS), choices=list(SPEEDS))
     args = parser.parse_args(argv)
     paths = synthesize_camera(args.out, args.n_train, args.n_val, args.n_test, seed=args.seed,

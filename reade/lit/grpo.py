@@ -35,10 +35,11 @@ from reade.errors import DataError
 from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
 from reade.rewards.assigner import RewardAssigner
-from reade.rewards.content import RewardScore, RewardWeights
+from reade.rewards.content import SCORE_FIELDS, RewardScore, RewardWeights
 from reade.rewards.judges.base import Judge
 from reade.rl.logprobs import completion_logits, token_entropy, token_logprobs
 from reade.rl.loss import clip_fractions, group_advantages, group_reward_std, grpo_loss, per_token_kl
+from reade.rl.nan_guard import NanGuard
 from reade.rl.rollout.base import Rollouts, RolloutEngine, SamplingSettings
 from reade.rl.rollout.decode import greedy_completions
 from reade.schema import SampleKeyElements, parse_output
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 # Finite, so that entropies stay finite (0·log 0), and still exactly 0 after a float32 softmax.
 SUPPRESSED_LOGIT = -1e4
-SCORE_FIELDS = ("format", "r_user", "r_detail", "r_supp", "r_contra", "content", "reward")
 
 
 @dataclass
@@ -113,8 +113,8 @@ class GRPOModule(L.LightningModule):
     """Manual optimisation: sample, judge, then μ clipped policy-gradient steps (TRL's GRPO objective)."""
 
     EVAL_TAGS = ("_before", "")
-    # Clips with clip_grad_norm_ over whole gradients and keeps its reference copy out of the module's
-    # children, so FSDP and DeepSpeed would neither shard nor clip it right (reade.lit.strategies).
+    # Logs the norm of whole local gradients and keeps its reference copy out of the module's
+    # children, so FSDP and DeepSpeed would neither shard the copy nor log the norm right (reade.lit.strategies).
     RUNS_SHARDED = False
 
     def __init__(
@@ -144,6 +144,8 @@ class GRPOModule(L.LightningModule):
         seed: int,
         eval_max_new_tokens: int,
         log_completions_every: int,
+        max_nan_share: float,
+        max_nan_steps: int,
         samples_path: str | None = None,
         completions_path: str | None = None,
         steps_path: str | None = None,
@@ -179,6 +181,7 @@ class GRPOModule(L.LightningModule):
         self.seed = seed
         self.eval_max_new_tokens = eval_max_new_tokens
         self.log_completions_every = log_completions_every
+        self.nan_guard = NanGuard(max_nan_share, max_nan_steps)
         self.samples_path = samples_path
         self.completions_path = completions_path
         self.steps_path = steps_path
@@ -257,8 +260,9 @@ class GRPOModule(L.LightningModule):
         timings["update"] = time.perf_counter() - started
 
         self.batches_done += 1
-        self._log_step(scores, rollouts, update, timings)
+        metrics = self._log_step(scores, rollouts, update, timings)
         self._log_completions(rows, rollouts, scores, advantages)
+        self.nan_guard.check(metrics["train/reward_nan_frac"], self.batches_done, self.judge.stats.reasons)
 
     def _update(self, prompts: PromptBatch, rollouts: Rollouts, mask: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
         """μ optimizer steps on one generation batch; returns token-weighted means of the loss terms."""
@@ -296,9 +300,9 @@ class GRPOModule(L.LightningModule):
                                                eps_low=self.epsilon_low, eps_high=self.epsilon_high)
                     for name, value in fractions.items():
                         totals[f"clip_ratio/{name}"] += float(value) * n
-            trainable = [p for p in self.model.parameters() if p.requires_grad]
-            norm = torch.nn.utils.clip_grad_norm_(trainable, self.max_grad_norm or float("inf"))
-            totals["grad_norm"] += float(norm)
+            grads = [p.grad for p in self.model.parameters() if p.requires_grad and p.grad is not None]
+            totals["grad_norm"] += float(torch.nn.utils.get_total_norm(grads))  # before clipping, as TRL logs it
+            self.clip_gradients(optimizer, gradient_clip_val=self.max_grad_norm or 0.0, gradient_clip_algorithm="norm")
             optimizer.step()
             scheduler.step()
             self.rollout.push_weights(self.model)
@@ -369,9 +373,9 @@ class GRPOModule(L.LightningModule):
 
     # ---- logging ---------------------------------------------------------------------------------
 
-    def _log_step(self, scores: list[RewardScore], rollouts: Rollouts, update, timings) -> None:
-        """TRL's GRPO metrics, and every reward component (NaN verdicts left out and counted).
-        One all_gather of one stacked tensor: the step's statistics cover every rank."""
+    def _log_step(self, scores: list[RewardScore], rollouts: Rollouts, update, timings) -> dict[str, float]:
+        """TRL's GRPO metrics, and every reward component (NaN verdicts left out and counted), returned
+        as logged. One all_gather of one stacked tensor: the step's statistics cover every rank."""
         columns = [[getattr(score, name) for name in SCORE_FIELDS] for score in scores]
         local = torch.cat([
             torch.tensor(columns, dtype=torch.float64, device=self.device),  # [N, F]
@@ -404,6 +408,7 @@ class GRPOModule(L.LightningModule):
             # `reade.report`'s reward curves without wandb; a resumed run appends again: a step's last line wins
             with Path(self.steps_path).open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"step": self.batches_done, **metrics}) + "\n")
+        return metrics
 
     def _log_completions(self, rows, rollouts: Rollouts, scores: list[RewardScore], advantages: torch.Tensor) -> None:
         """Every `log_completions_every` steps: a wandb table and `completions.jsonl` in the run folder (rank 0)."""

@@ -72,8 +72,8 @@ def strategy_class(node: Any) -> type[Strategy] | None:
 def check_strategy(cfg: DictConfig) -> None:
     """Refuse, before any work, a strategy the stage cannot train under.
 
-    A stage module with `RUNS_SHARDED = False` (GRPO: manual optimisation that clips with
-    `clip_grad_norm_` over whole gradients, and a reference copy outside the module) needs unsharded
+    A stage module with `RUNS_SHARDED = False` (GRPO: manual optimisation that logs the norm of whole
+    local gradients, and a reference copy outside the module) needs unsharded
     weights; Lightning's own FSDP strategy loses the root unit between reade.train's test and fit
     calls (see `FSDPStrategy`)."""
     strategy = strategy_class(cfg.trainer.get("strategy"))

@@ -1,6 +1,6 @@
 """One loading path for every backbone: the tiny default, Qwen2.5-Omni 3B/7B and text-only Qwen2.5.
 
-`omni_thinker` loads only the thinker. transformers 5.23 does this directly from a full
+`omni_thinker` loads only the thinker. transformers (5.24 and later; read in 5.25) does this directly from a full
 Qwen2.5-Omni folder or hub id (config.json of model_type `qwen2_5_omni`, weights under `thinker.`):
 `Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained` takes the `thinker_config` sub-config,
 strips the `thinker.` prefix through its built-in checkpoint conversion mapping, and never
@@ -168,7 +168,7 @@ def _align_placeholders(model: PreTrainedModel, processor: InterpreterProcessor,
     """The tokenizer's placeholder ids must be the ones the thinker splices features into.
 
     Configs that predate `vision_start_token_id`/`vision_end_token_id` (not constructor fields in
-    transformers 5.23, yet read by the rope index) get them from the tokenizer.
+    transformers 5.25, yet read by the rope index) get them from the tokenizer.
     """
     config = model.config
     for name, expected in processor.placeholder_ids.items():

@@ -1,7 +1,7 @@
 """The interpreter: the backbone (a Qwen2.5-Omni thinker, maybe LoRA-wrapped) plus the camera encoder,
 as one `nn.Module` that otherwise behaves like the thinker.
 
-How camera tokens reach the thinker (transformers 5.23, checked in tests/unit/models/test_interpreter.py):
+How camera tokens reach the thinker (transformers 5.25, checked in tests/unit/models/test_interpreter.py):
 
 - `forward`: the prompt's token embeddings are computed here, the camera encoder's rows are put on
   the `<|camera_pad|>` positions (`splice_camera_tokens`), and the thinker is called with BOTH

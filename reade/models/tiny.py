@@ -104,7 +104,7 @@ def tiny_thinker_config(vocab_size: int, token_ids: dict[str, int], dims: TinyDi
         ),
         **placeholders,
     )
-    # transformers 5.23: the thinker reads these two in get_rope_index, but they are not constructor
+    # transformers 5.25: the thinker reads these two in get_rope_index, but they are not constructor
     # fields of Qwen2_5OmniThinkerConfig; as attributes they are saved to and reloaded from config.json.
     for name, value in vision_bounds.items():
         setattr(config, name, value)

@@ -5,13 +5,15 @@ Everything a table needs is on disk: the metrics, the resolved config and the co
 and is never reported. When an experiment was launched more than once, its latest sweep counts
 (`latest_sweep`): sweep folders are named by their start time. How far a sweep got
 (`sweep_progress`) is its finished jobs out of those Hydra launches for it (`multirun.yaml`), so
-that a report can name a sweep that is still running or whose jobs failed.
+that a report can name a sweep that is still running or whose jobs failed. A notebook that reads one
+stage's model finds its newest finished run with `finished_stage_run`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,9 @@ from typing import Any
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ValueType
+
+from reade.errors import ConfigError
+from reade.utils.upstream import DONE
 
 SWEEP_FILE = "multirun.yaml"  # written by Hydra into a sweep folder when the sweep starts
 PROVENANCE_FILE = "checkpoint.json"  # written by reade.evaluate: which training job made the checkpoint
@@ -83,6 +88,28 @@ def find_runs(root: Path) -> list[Run]:
     """Every finished job under `root` (run folders and sweep jobs), in folder order."""
     runs = (read_run(hydra.parent) for hydra in sorted(Path(root).rglob(".hydra")))
     return [run for run in runs if run is not None]
+
+
+def finished_stage_run(project: Path, stage: str, variable: str) -> Path:
+    """The run folder `$<variable>` names, else the newest finished run of `stage` in the clone
+    `project`: a job under logs/ (`python -m reade.train stage=<stage>`) or a stage-cache run under
+    .cache/stages/ (trained as another stage's upstream). Finished: it exported `checkpoint/` and wrote
+    `metrics.json`; newest: by the time of `metrics.json`. Neither: a ConfigError that says how to make one."""
+    def finished(folder: Path) -> bool:
+        return (folder / "checkpoint" / "config.json").is_file() and (folder / "metrics.json").is_file()
+
+    named = os.environ.get(variable)
+    if named:
+        if not finished(Path(named)):
+            raise ConfigError(f"{variable}={named} is not a finished run folder (checkpoint/config.json and metrics.json)")
+        return Path(named)
+    jobs = [run.folder for run in find_runs(project / "logs") if run.task == "train" and run.choices.get("stage") == stage]
+    cached = [folder for folder in (project / ".cache" / "stages").glob(f"{stage}-*") if (folder / DONE).is_file()]
+    runs = [folder for folder in (*jobs, *cached) if finished(folder)]
+    if not runs:
+        raise ConfigError(f"no finished {stage} run under {project / 'logs'} or {project / '.cache' / 'stages'}: "
+                          f"train one with `python -m reade.train stage={stage}`, or set {variable} to a run folder")
+    return max(runs, key=lambda folder: (folder / "metrics.json").stat().st_mtime)
 
 
 def latest_sweep(runs: list[Run], experiment: str, task: str = "train") -> list[Run]:

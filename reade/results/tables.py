@@ -16,9 +16,15 @@ above the table).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
+
+import reade.config  # noqa: F401  (puts the reward schema the options of conf/reward/ name in the ConfigStore)
 from reade.results.intervals import mean_and_sd
 from reade.results.runs import Run, trained_by
 from reade.rewards.content import RewardWeights, content_reward
@@ -26,13 +32,9 @@ from reade.rewards.content import RewardWeights, content_reward
 ASPECTS = ("main_object", "background", "action", "style", "camera")
 ASPECT_TITLES = {"main_object": "Main object", "background": "Background", "action": "Action", "style": "Style",
                  "camera": "Camera", "dense": "Dense"}
-# Table 6's reward rows without CoT: which of R_user, R_detail, R_supp, R_contra each reward config uses.
-REWARD_SUBSETS = {
-    "user": (True, False, False, False),
-    "user_detail": (True, True, False, False),
-    "user_detail_supp": (True, True, True, False),
-    "full": (True, True, True, True),
-}
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+# The weights of R_user, R_detail, R_supp and R_contra in a reward config (eq. 4).
+TERM_WEIGHTS = ("alpha", "rho", "gamma", "lam")
 STRATEGY_TITLES = {"cot_only": "CoT only (SFT)", "grpo_only": "GRPO only (no CoT)", "cot_grpo": "CoT + GRPO"}
 KINDS = ("identity", "depth", "pose", "camera", "audio")
 BASELINE_TITLES = {"gold": "gold caption (ceiling)", "instruction": "instruction copied", "constant": "most common caption"}
@@ -110,25 +112,45 @@ def paper_weighted_reward(run: Run) -> float:
     return math.nan if any(math.isnan(t) for t in terms) else content_reward(*terms, RewardWeights())
 
 
-# Table 6's model rows in the paper's order: (label, CoT, reward subset, config group, its choice).
-TABLE6_ROWS = (
-    ("CoT only", True, (False,) * 4, "strategy", "cot_only"),
-    *((f"no CoT, reward={name}", False, subset, "reward", name) for name, subset in REWARD_SUBSETS.items()),
-    ("CoT + GRPO", True, (True,) * 4, "strategy", "cot_grpo"),
-)
+@lru_cache(maxsize=1)
+def reward_subsets() -> dict[str, tuple[bool, ...]]:
+    """Table 6's reward rows without CoT: which of R_user, R_detail, R_supp, R_contra each option of
+    conf/reward/ weighs, read from the options themselves (so a changed weight changes the table's
+    marks), fewest terms first, the paper's row order."""
+    subsets = {}
+    for path in sorted((CONF_DIR / "reward").glob("*.yaml")):
+        weights = _composed(f"reward/{path.stem}").reward
+        subsets[path.stem] = tuple(weights[name] != 0 for name in TERM_WEIGHTS)
+    return dict(sorted(subsets.items(), key=lambda item: sum(item[1])))
+
+
+def _composed(config_name: str) -> DictConfig:
+    if GlobalHydra.instance().is_initialized():  # inside `reade.report`'s own Hydra job
+        return compose(config_name)
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose(config_name)
+
+
+def table6_spec() -> tuple[tuple[str, bool, tuple[bool, ...], str, str], ...]:
+    """Table 6's model rows in the paper's order: (label, CoT, reward subset, config group, its choice)."""
+    return (
+        ("CoT only", True, (False,) * 4, "strategy", "cot_only"),
+        *((f"no CoT, reward={name}", False, subset, "reward", name) for name, subset in reward_subsets().items()),
+        ("CoT + GRPO", True, (True,) * 4, "strategy", "cot_grpo"),
+    )
 
 
 def table6_rows(no_cot: Sequence[Run], strategies: Sequence[Run]) -> list[tuple[str, bool, tuple[bool, ...], list[Run]]]:
     """(label, CoT, reward subset, runs) in the paper's row order; rows without runs are left out."""
     chosen = {"reward": by_choice(no_cot, "reward"), "strategy": by_choice(strategies, "strategy")}
-    return [(label, cot, subset, chosen[group][name]) for label, cot, subset, group, name in TABLE6_ROWS
+    return [(label, cot, subset, chosen[group][name]) for label, cot, subset, group, name in table6_spec()
             if name in chosen[group]]
 
 
 def table6_missing(no_cot: Sequence[Run], strategies: Sequence[Run], reference: Sequence[Run]) -> list[str]:
     """The rows of Table 6 (baselines included) that no finished run makes."""
     shown = {label for label, *_ in table6_rows(no_cot, strategies)}
-    return missing_baselines(reference) + [label for label, *_ in TABLE6_ROWS if label not in shown]
+    return missing_baselines(reference) + [label for label, *_ in table6_spec() if label not in shown]
 
 
 def learning_strategy_missing(strategies: Sequence[Run], reference: Sequence[Run]) -> list[str]:

@@ -1,6 +1,6 @@
 """Does a camera caption name the right motions? The camera-pretraining metric, as a pure function.
 
-The vocabulary is the describer's (`reade.data.conditions.camera_motion`): eight motion kinds, each
+The vocabulary is the describer's (`reade.camera_vocab`): eight motion kinds, each
 with its two direction words, and "static" for a camera that does not move. A caption names a
 motion when the kind is followed by a direction word ("a slow pan left and tilt up" names pan left
 and tilt up); a kind followed by anything else ("a pan", "pan up") is a malformed mention that
@@ -15,17 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-DIRECTIONS = {
-    "orbit": ("left", "right"),
-    "pan": ("left", "right"),
-    "tilt": ("up", "down"),
-    "roll": ("clockwise", "counterclockwise"),
-    "dolly": ("in", "out"),
-    "truck": ("left", "right"),
-    "pedestal": ("up", "down"),
-    "zoom": ("in", "out"),
-}
-STATIC = "static"
+from reade.camera_vocab import DIRECTIONS, STATIC
+
 _MENTION = re.compile(rf"\b({'|'.join(DIRECTIONS)})\b(?:\s+([a-z]+))?")
 _STATIC = re.compile(rf"\b{STATIC}\b")
 

@@ -11,7 +11,7 @@ instead of training on a silent 0. A term with weight 0 does not count, so a NaN
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Sequence
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ class RewardScore:
     def to_dict(self) -> dict[str, float | None]:
         """JSON-ready: NaN becomes null, since JSON has no NaN."""
         return {k: (None if math.isnan(v) else v) for k, v in self.__dict__.items()}
+
+
+# The terms of a reward, in the order every log and score file lists them.
+SCORE_FIELDS = tuple(f.name for f in fields(RewardScore))
 
 
 def coverage(matched: Sequence[bool]) -> float:

@@ -16,20 +16,22 @@ A text names a member when the member's core words (content words as
 names a member of a family and the span names another member of that family without naming one of
 the element's own.
 
-The members come from the synthetic world's vocabulary (`reade.data.synthetic.vocab`), so the two
-never drift apart, plus the common values a real caption uses for the same slot.
+The members come from the synthetic world's vocabulary (`reade.data.synthetic.vocab`) and the
+camera vocabulary (`reade.camera_vocab`: the scene generator's motions and every motion the
+describer names), so they never drift apart, plus the common values a real caption uses for the
+same slot.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from reade.camera_vocab import MOTION_NAMES, SCENE_MOTIONS
 from reade.data.synthetic.vocab import (
     ACTIONS,
     AMBIENCES,
     ANGLES,
     BACKGROUNDS,
-    CAMERA_MOTIONS,
     HAIR_STYLES,
     LIGHTINGS,
     MOODS,
@@ -47,7 +49,7 @@ Core = tuple[str, ...]
 FAMILIES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "camera": ((*SHOTS, "extreme close-up shot", "long shot", "full shot",
                 *ANGLES, "bird's-eye view", "overhead", "dutch angle", "worm's-eye view",
-                *CAMERA_MOTIONS, "crane up", "crane down", "handheld"),
+                *SCENE_MOTIONS, *MOTION_NAMES, "crane up", "crane down", "handheld"),
                frozenset({"shot", "angle", "view", "camera", "slow"})),
     "look": ((*LIGHTINGS, "night", "sunset", "sunrise", "candlelight", "neon light", "studio light",
               *STYLES, "oil painting", "cartoon", "3d render", "pixel art", "black-and-white", "claymation", "noir",

@@ -31,11 +31,11 @@ from tqdm.auto import tqdm
 from reade.data.jsonl import RowProblem
 from reade.errors import DataError, ReadeError
 from reade.rewards.assigner import RewardAssigner
+from reade.rewards.content import SCORE_FIELDS
 from reade.schema import SampleKeyElements, SchemaError
 
 log = logging.getLogger(__name__)
 
-SCORE_FIELDS = ("format", "r_user", "r_detail", "r_supp", "r_contra", "content", "reward")
 SETTINGS_FIELDS = ("judge", "weights")
 
 

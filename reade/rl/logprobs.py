@@ -108,7 +108,7 @@ def completion_logits(
     (right-padded) completion. One forward pass; the logits at position j predict token j+1, so
     the C completion tokens are predicted by positions P-1 .. P+C-2. `logits_to_keep=C+1` lets an
     HF causal LM project only those positions (and the unused last one) through the LM head. Some
-    models accept the argument but ignore it: the Qwen2.5-Omni thinker of transformers 5.23 takes
+    models accept the argument but ignore it: the Qwen2.5-Omni thinker of transformers 5.25 takes
     it into `**kwargs` and returns all P+C positions, so the slice is taken from the end, which is
     right in both cases. Media inputs (pixel_values, image_grid_thw, input_features, ...) go
     through `model_inputs`; the KV cache is off unless `use_cache` is passed, since a training

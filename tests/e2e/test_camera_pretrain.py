@@ -16,26 +16,10 @@ from reade.models.camera_encoder import WEIGHTS_FILE
 from reade.models.from_config import backbone_path
 from reade.models.interpreter import InterpreterModel
 from reade.train import train
+from tests.conftest import SMALL_CAMERA_PRETRAIN as SMALL
 from tests.conftest import compose_train
 
 pytestmark = pytest.mark.slow
-
-SMALL = [
-    "stage=camera_pretrain",
-    "stage.train_backbone=false",  # the paper's setting; the tiny profile trains the thinker too
-    "logger=csv",
-    "stage.data.synthesize.n_train=24",  # 3 batches: validation runs at the end of the epoch
-    "stage.data.synthesize.n_val=4",
-    "stage.data.synthesize.n_test=8",
-    "stage.max_steps=3",
-    "stage.batch_size=8",
-    "stage.eval.limit=8",
-    "stage.eval.batch_size=8",
-    "stage.eval.max_new_tokens=8",
-    "callbacks.model_checkpoint.every_n_train_steps=2",
-    "trainer.log_every_n_steps=1",
-    "trainer.enable_progress_bar=false",
-]
 
 
 @pytest.fixture(scope="module")

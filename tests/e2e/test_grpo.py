@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from reade.errors import JudgeError
 from reade.models.backbone import load_backbone
 from reade.train import train
 from tests.conftest import ROOT, compose_train
@@ -110,6 +111,16 @@ def test_inner_iterations_take_one_optimizer_step_each(small, tmp_path):
     checkpoint = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 4 and checkpoint["grpo"]["batches_done"] == 2  # ... made four optimizer steps
     assert all(steps[s]["train/grad_norm"] > 0 for s in steps)
+
+
+def test_a_judge_that_never_answers_stops_the_run(small, tmp_path):
+    """No server behind the judge's port: every reward is NaN, and the run stops at the
+    stage.max_nan_steps-th such step with the judge's failure reason, instead of training on nothing."""
+    cfg = compose_train([*small, "judge=openai", "judge.base_url=http://127.0.0.1:9/v1", "judge.retries=0",
+                         "judge.cache_dir=null", "stage.eval.untrained=false", "stage.max_nan_steps=2",
+                         "stage.max_steps=4", f"paths.root_dir={tmp_path}"], tmp_path / "out")
+    with pytest.raises(JudgeError, match=r"step 2: .* for 2 steps in a row .* connection"):
+        train(cfg)
 
 
 def test_resuming_a_killed_run_continues_the_same_trajectory(tmp_path, small, finished_run):

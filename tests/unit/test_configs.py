@@ -3,6 +3,8 @@ wrong types are errors, not silent no-ops."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import yaml
 from hydra.core.hydra_config import HydraConfig
@@ -89,6 +91,7 @@ def test_paper_stage2_recipe(tmp_path):
     assert stage.scheduler.num_warmup_steps == 50 and stage.instruction_dropout == 0.4
     assert (cfg.reward.alpha, cfg.reward.rho, cfg.reward.gamma, cfg.reward.lam) == (1.0, 1.0, 0.8, 0.7)
     assert cfg.trainer.gradient_clip_val is None and cfg.trainer.accumulate_grad_batches == 1  # manual optimisation
+    assert (stage.module.max_nan_share, stage.module.max_nan_steps) == (0.5, 5)  # stop when the judge stops judging
     lrs = {name: compose_train([f"stage={name}"], tmp_path).stage.optimizer.lr for name in ("grpo_depth", "grpo_camera", "grpo_pose")}
     assert lrs == {"grpo_depth": 1.5e-6, "grpo_camera": 1.5e-6, "grpo_pose": 1.0e-6}  # Table 10
 
@@ -129,9 +132,7 @@ def test_wrong_types_are_errors(override, tmp_path):
 
 
 def test_misspelt_key_in_a_yaml_file_is_an_error(tmp_path):
-    (CONF / "stage" / "_typo_test.yaml").write_text("defaults:\n  - sft\n  - _self_\ninstruction_dropuot: 0.1\n")
-    try:
-        with pytest.raises(ConfigCompositionException):
-            compose_train(["stage=_typo_test"], tmp_path)
-    finally:
-        (CONF / "stage" / "_typo_test.yaml").unlink()
+    conf = shutil.copytree(CONF, tmp_path / "conf")  # a copy: the test never writes into the source tree
+    (conf / "stage" / "typo.yaml").write_text("defaults:\n  - sft\n  - _self_\ninstruction_dropuot: 0.1\n")
+    with pytest.raises(ConfigCompositionException):
+        compose_train(["stage=typo"], tmp_path, conf_dir=conf)

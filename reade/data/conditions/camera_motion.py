@@ -1,9 +1,9 @@
 """Name the camera motion of a trajectory in words, from its geometry alone (no model).
 
-The words are the synthetic generator's ("pan left", "zoom in", "orbit", "static"; see
-`reade.data.synthetic.vocab.CAMERA_MOTIONS`) plus the moves it does not make: roll, truck
-(sideways) and pedestal (vertical). The motion is the net change from the first to the last frame,
-expressed in the first camera's axes (OpenCV: x right, y down, z forward):
+The words are the camera vocabulary's (`reade.camera_vocab`): each kind with one of its two
+direction words ("pan left", "roll clockwise", "zoom in"), or "static". The motion is the net change
+from the first to the last frame, expressed in the first camera's axes (OpenCV: x right, y down,
+z forward):
 
 - rotation, as yaw (pan), pitch (tilt) and roll angles with R = yaw @ pitch @ roll, the order in
   which `reade.data.synthetic.trajectory` composes them, so a synthetic pan is pure yaw;
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reade.camera_vocab import KINDS, STATIC
 from reade.data.conditions.camera import CameraTrajectory
 
 # Below these a change is noise, not a move; the rounding of six printed decimals stays far under.
@@ -43,28 +44,26 @@ TRANSLATION_SPEEDS = (1.5, 3.0)
 # Zoom as the focal length ratio (>= 1, either way); the synthetic 1.5x zoom is slow.
 ZOOM_SPEEDS = (2.0, 3.0)
 
-ORDER = ("orbit", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "zoom")
-
 
 @dataclass(frozen=True)
 class CameraMotion:
-    kind: str  # one of ORDER
-    direction: str  # left/right, up/down, in/out, clockwise/counterclockwise
+    kind: str  # one of KINDS
+    direction: str  # one of the kind's DIRECTIONS
     speed: str  # slow, moderate or fast
 
     @property
     def name(self) -> str:
-        """The synthetic vocabulary's word for the motion, e.g. "pan left"."""
+        """The vocabulary's name for the motion, e.g. "pan left"."""
         return f"{self.kind} {self.direction}"
 
 
 @dataclass(frozen=True)
 class CameraDescription:
-    motions: tuple[CameraMotion, ...]  # in ORDER; empty when the camera is static
+    motions: tuple[CameraMotion, ...]  # in KINDS order; empty when the camera is static
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(m.name for m in self.motions) or ("static",)
+        return tuple(m.name for m in self.motions) or (STATIC,)
 
     @property
     def text(self) -> str:
@@ -103,7 +102,7 @@ def describe_camera(trajectory: CameraTrajectory) -> CameraDescription:
     zoom_factor = max(zoom, 1 / zoom)
     if zoom_factor >= MIN_ZOOM:
         found["zoom"] = CameraMotion("zoom", "in" if zoom > 1 else "out", _speed(zoom_factor, ZOOM_SPEEDS))
-    return CameraDescription(tuple(found[kind] for kind in ORDER if kind in found))
+    return CameraDescription(tuple(found[kind] for kind in KINDS if kind in found))
 
 
 def _yaw_pitch_roll(rotation: np.ndarray) -> tuple[float, float, float]:

@@ -4,7 +4,7 @@ amounts, lengths, pacing and starting poses, alone or two at a time.
 `reade.data.synthetic.trajectory` draws the scene generator's ten motions at one fixed amount each;
 here the same construction (camera-to-world rotation `yaw @ pitch @ roll`, centre moved in the
 first camera's axes, focal length scaled for zoom, orbit about a point ahead) takes every kind in
-`reade.data.conditions.camera_motion.ORDER` with an amount drawn across the describer's
+`reade.camera_vocab.KINDS` with an amount drawn across the describer's
 slow/moderate/fast ranges, so a held-out trajectory is never a copy of a training one:
 
 - rotations (pan, tilt, roll, orbit) 8-120 degrees (tilt below 90), an orbit at a radius of 1.5-5
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reade.camera_vocab import DIRECTIONS, KINDS, SPEEDS
 from reade.data.conditions.camera import CameraTrajectory
 from reade.data.conditions.camera_motion import CameraDescription, describe_camera
-from reade.rewards.camera_motion import DIRECTIONS
 
 # Amount bands per speed word, with gaps around the describer's thresholds (40/80 degrees, 1.5/3
 # units, 2x/3x zoom) so that the speed in a caption is never a coin toss: degrees for pan, tilt,
@@ -47,7 +47,6 @@ AMOUNTS = {
     "pedestal": TRANSLATION_BANDS,
     "zoom": {"slow": (1.15, 1.9), "moderate": (2.1, 2.9), "fast": (3.1, 4.0)},
 }
-SPEEDS = ("slow", "moderate", "fast")
 # Kinds that combine: an orbit already is a turn and a move together, so it only comes alone.
 COMBINABLE = ("pan", "tilt", "roll", "dolly", "truck", "pedestal", "zoom")
 MIN_FRAMES, MAX_FRAMES = 4, 24
@@ -145,7 +144,7 @@ def build_trajectory(
 
 
 def random_moves(
-    rng: np.random.Generator, combined: bool, kinds: Sequence[str] = tuple(DIRECTIONS), speeds: Sequence[str] = SPEEDS
+    rng: np.random.Generator, combined: bool, kinds: Sequence[str] = KINDS, speeds: Sequence[str] = SPEEDS
 ) -> tuple[Move, ...]:
     """One move of a kind in `kinds`, or two of different combinable ones, each at a speed in `speeds`."""
     if combined:
@@ -164,12 +163,12 @@ def random_moves(
 
 def sample_trajectory(
     rng: np.random.Generator, *, combined: bool = False, static: bool = False,
-    kinds: Sequence[str] = tuple(DIRECTIONS), speeds: Sequence[str] = SPEEDS,
+    kinds: Sequence[str] = KINDS, speeds: Sequence[str] = SPEEDS,
 ) -> tuple[CameraTrajectory, CameraDescription]:
     """A random trajectory and the describer's reading of it, which names exactly the drawn moves."""
-    unknown = (set(kinds) - set(DIRECTIONS)) | (set(speeds) - set(SPEEDS))
+    unknown = (set(kinds) - set(KINDS)) | (set(speeds) - set(SPEEDS))
     if unknown or not kinds or not speeds:
-        raise ValueError(f"kinds must be among {list(DIRECTIONS)} and speeds among {list(SPEEDS)}; got {kinds}, {speeds}")
+        raise ValueError(f"kinds must be among {list(KINDS)} and speeds among {list(SPEEDS)}; got {kinds}, {speeds}")
     for _ in range(MAX_TRIES):
         moves = () if static else random_moves(rng, combined, kinds, speeds)
         world = (_yaw(rng.uniform(-math.pi, math.pi)) @ _pitch(rng.uniform(-0.3, 0.3)), rng.normal(0.0, 2.0, 3))

@@ -8,12 +8,12 @@ from typing import TypeVar
 
 import numpy as np
 
+from reade.camera_vocab import SCENE_MOTIONS
 from reade.data.synthetic.scene import Scene, Subject
 from reade.data.synthetic.vocab import (
     AMBIENCES,
     ANGLES,
     BACKGROUNDS,
-    CAMERA_MOTIONS,
     HAIR_STYLES,
     HELD_OUT_PAIRS,
     ITEM_COLOURS,
@@ -103,7 +103,7 @@ def make_scene(
         style=pick(rng, STYLES),
         lighting=lighting[0],
         lighting_key=lighting[1],
-        camera=pick(rng, CAMERA_MOTIONS),
+        camera=pick(rng, SCENE_MOTIONS),
         shot=pick(rng, SHOTS),
         angle=pick(rng, ANGLES),
         mood=mood or AMBIENCES[ambience].mood,

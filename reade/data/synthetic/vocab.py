@@ -151,8 +151,6 @@ HELD_OUT_PAIRS = frozenset({
 STYLES = ("cinematic", "documentary", "watercolor", "anime", "vintage film", "photorealistic")
 LIGHTINGS = ("soft morning light", "golden hour light", "bright midday sun", "overcast daylight",
              "warm evening glow", "cool moonlight")
-CAMERA_MOTIONS = ("pan left", "pan right", "tilt up", "tilt down", "dolly in", "dolly out",
-                  "zoom in", "zoom out", "static", "orbit")
 SHOTS = ("wide shot", "medium shot", "close-up shot")
 ANGLES = ("eye level", "low angle", "high angle")
 

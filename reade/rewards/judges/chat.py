@@ -24,6 +24,10 @@ from reade.rewards.judges.prompts import (
 )
 
 Conversation = list[dict[str, str]]
+# What a local engine raises when a batch fails for a reason outside this code: torch's out-of-memory
+# and device errors are RuntimeErrors. Anything else (a TypeError, a KeyError) is a bug, and propagates:
+# turned into NaN it would hide behind all-NaN rewards and zero advantages.
+ENGINE_ERRORS: tuple[type[Exception], ...] = (RuntimeError,)
 
 
 def data_turns(conversations: list[Conversation], reserved: Iterable[str] = SPECIAL_TOKENS) -> list[Conversation]:
@@ -69,8 +73,9 @@ class ChatJudge(Judge):
         """One answer per conversation; None where the backend failed (after recording why)."""
 
     def failed_batch(self, conversations: list[Conversation], error: Exception) -> list[None]:
-        """A local engine that raised (OOM, a prompt too long, a dead engine) fails its whole batch:
-        NaN verdicts, recorded, never an exception that would stop a training step."""
+        """A local engine that raised one of its own errors (OOM, a prompt too long, a dead engine)
+        fails its whole batch: NaN verdicts, recorded, never an exception that would stop a training
+        step. The backend catches only those (`ENGINE_ERRORS` and its engine's own)."""
         for _ in conversations:
             self.record_failure("error", f"{type(error).__name__}: {str(error)[:200]}")
         return [None] * len(conversations)

@@ -12,8 +12,8 @@ tests/unit/rewards/test_offline_judges.py reach 0.53-0.80 on their best span, ot
 0.38. Near misses reach up to 0.85 (the opposite direction, another colour, shot size, angle, light,
 style or noun of the same category) and are excluded by `conflicts` (`reade.rewards.exclusive`):
 a span that names a sibling of the element and not the element itself never matches it. The
-threshold and the exclusion rules (`EXCLUSIONS`) are part of the judge's identity, so changing either
-never reuses old verdicts.
+threshold, the exclusion rules (`EXCLUSIONS`) and the contradiction heuristic's version are part of
+the judge's identity, so changing any never reuses old verdicts.
 
 Quality is 5 x max(0, cosine) of the two parts' whole-text embeddings: a similarity proxy, not the
 rubric an LLM judge applies. It rewards a candidate on the same topic in other words, but cannot
@@ -30,7 +30,8 @@ from typing import Any
 
 import torch
 
-from reade.rewards.consistency import contradicts
+from reade.camera_vocab import OPPOSITE
+from reade.rewards.consistency import VERSION as CONTRADICTIONS, contradicts
 from reade.rewards.content import coverage
 from reade.rewards.elements import Element, element_list
 from reade.rewards.exclusive import excludes
@@ -39,8 +40,7 @@ from reade.rewards.judges.lexical import covered_elements
 from reade.rewards.text import sentences
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-EXCLUSIONS = "2026-12-06.3"  # the version of `conflicts`: opposite directions and reade.rewards.exclusive
-OPPOSITE = {"in": "out", "out": "in", "left": "right", "right": "left", "up": "down", "down": "up"}
+EXCLUSIONS = "2026-12-06.4"  # the version of `conflicts`: opposite directions and reade.rewards.exclusive
 _CLAUSE_SPLIT = re.compile(r"[,;:]|\s+(?:while|with|and|where)\s+")
 _PHRASE_SPLIT = re.compile(
     r"\s+(?:in|at|on|by|along|of|to|from|into|near|under|over|through|across|as|is|are|was|were|the|a|an)\s+"
@@ -68,7 +68,8 @@ class EmbeddingJudge(Judge):
         self._vectors: dict[str, torch.Tensor] = {}
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": MODEL_NAME, "threshold": self.threshold, "exclusions": EXCLUSIONS}
+        return {"backend": self.backend, "model": MODEL_NAME, "threshold": self.threshold, "exclusions": EXCLUSIONS,
+                "contradictions": CONTRADICTIONS}
 
     async def _coverage(self, queries: list[CoverageQuery]) -> list[float]:
         rows = [(element_list(q.elements), q.text) for q in queries]

@@ -23,7 +23,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from reade.models.tokenizer import reserved_tokens
-from reade.rewards.judges.chat import ChatJudge, Conversation, data_turns
+from reade.rewards.judges.chat import ENGINE_ERRORS, ChatJudge, Conversation, data_turns
 
 
 class HFJudge(ChatJudge):
@@ -76,7 +76,7 @@ class HFJudge(ChatJudge):
             batch = conversations[start : start + self.batch_size]
             try:
                 answers += await asyncio.to_thread(self._generate, batch)
-            except Exception as error:
+            except ENGINE_ERRORS as error:
                 answers += self.failed_batch(batch, error)
         return answers
 

@@ -21,7 +21,7 @@ from reade.rewards.exclusive import excludes
 from reade.rewards.judges.base import QUALITY_MAX, CoverageQuery, ElementQuery, Judge, QualityQuery
 from reade.rewards.text import sentences
 
-VERSION = "3"  # 2: near misses excluded; 3: the moods reasoning contexts imply
+VERSION = "4"  # 2: near misses excluded; 3: the moods reasoning contexts imply; 4: one camera vocabulary (reade.camera_vocab)
 
 
 class LexicalJudge(Judge):

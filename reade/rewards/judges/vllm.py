@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from reade.models.tokenizer import reserved_tokens
-from reade.rewards.judges.chat import ChatJudge, Conversation, data_turns
+from reade.rewards.judges.chat import ENGINE_ERRORS, ChatJudge, Conversation, data_turns
 
 MISSING_VLLM = (
     "the vllm judge needs vLLM: pip install -e '.[vllm]' on a GPU machine; on a CPU-only one, "
@@ -27,6 +27,9 @@ MISSING_VLLM = (
 
 class VLLMJudge(ChatJudge):
     backend = "vllm"
+    # vLLM refuses a request it cannot serve (a prompt past max_model_len) with a ValueError; its
+    # engine's own errors (EngineDeadError, EngineGenerateError) join these once vLLM is imported.
+    engine_errors: tuple[type[Exception], ...] = (*ENGINE_ERRORS, ValueError)
 
     def __init__(
         self,
@@ -73,7 +76,7 @@ class VLLMJudge(ChatJudge):
         await asyncio.to_thread(self._load)  # a model that cannot be served is a configuration error: raise
         try:
             return await asyncio.to_thread(self._generate, conversations)
-        except Exception as error:
+        except self.engine_errors as error:
             return self.failed_batch(conversations, error)
 
     def _load(self) -> None:
@@ -82,8 +85,10 @@ class VLLMJudge(ChatJudge):
                 return
             try:
                 import vllm
+                from vllm.v1.engine.exceptions import EngineDeadError, EngineGenerateError
             except ImportError as error:
                 raise ImportError(MISSING_VLLM) from error
+            self.engine_errors = (*self.engine_errors, EngineDeadError, EngineGenerateError)
             self._llm = vllm.LLM(
                 model=self.model,
                 gpu_memory_utilization=self.gpu_memory_utilization,

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reade.camera_vocab import DIRECTIONS
 from reade.data.camera_captions import synthesize_camera
 from reade.utils.io import MANIFEST_NAME
 from reade.data.conditions import read_condition
 from reade.data.conditions.camera_motion import describe_camera
 from reade.data.synthetic.camera_moves import AMOUNTS, Move, build_trajectory, sample_trajectory
-from reade.rewards.camera_motion import DIRECTIONS
 
 
 @pytest.fixture(scope="module")

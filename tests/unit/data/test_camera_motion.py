@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from reade.camera_vocab import SCENE_MOTIONS
 from reade.data.conditions.camera import CameraTrajectory
 from reade.data.conditions.camera_motion import CameraMotion, describe_camera
 from reade.data.synthetic.scene import camera_phrase
 from reade.data.synthetic.trajectory import camera_trajectory
-from reade.data.synthetic.vocab import CAMERA_MOTIONS
 
 
 def _rotation(yaw=0.0, pitch=0.0, roll=0.0):
@@ -127,11 +127,11 @@ def test_motion_is_read_in_the_first_cameras_axes_not_the_worlds():
 
 
 # The synthetic labels carry no orbit direction; the synthetic orbit moves the camera to its left.
-SYNTHETIC_NAMES = {**{motion: (motion,) for motion in CAMERA_MOTIONS}, "orbit": ("orbit left",)}
+SYNTHETIC_NAMES = {**{motion: (motion,) for motion in SCENE_MOTIONS}, "orbit": ("orbit left",)}
 
 
 @pytest.mark.parametrize("frames", [2, 5, 16, 49])
-@pytest.mark.parametrize("motion", CAMERA_MOTIONS)
+@pytest.mark.parametrize("motion", SCENE_MOTIONS)
 def test_describer_agrees_with_every_synthetic_label(motion, frames):
     description = describe_camera(camera_trajectory(motion, frames))
     assert description.names == SYNTHETIC_NAMES[motion]

@@ -114,6 +114,16 @@ def test_generation_error_is_nan_without_asking_again(random_dir, monkeypatch):
     assert judge.stats.reasons == {"error": 3} and judge.stats.failed == 3
 
 
+def test_a_bug_in_generation_is_raised_not_turned_into_nan(random_dir, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise TypeError("generate() got an unexpected keyword argument 'foo'")
+
+    monkeypatch.setattr(Qwen2ForCausalLM, "generate", broken)
+    judge = HFJudge(str(random_dir), batch_size=2)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        judged(judge, judge.contradiction(["A dog sits."]))
+
+
 def test_identity_names_what_changes_verdicts(random_dir):
     greedy = HFJudge(str(random_dir)).identity()
     assert HFJudge(str(random_dir), dtype="bfloat16").identity() != greedy

@@ -13,9 +13,9 @@ import pytest
 
 from reade.errors import DataError, ReadeError
 from reade.rewards.assigner import RewardAssigner
-from reade.rewards.content import RewardWeights
+from reade.rewards.content import SCORE_FIELDS, RewardWeights
 from reade.rewards.judges.lexical import VERSION, LexicalJudge
-from reade.rewards.score_jsonl import SCORE_FIELDS, score_jsonl
+from reade.rewards.score_jsonl import score_jsonl
 from tests.conftest import ROOT
 
 KEY = {

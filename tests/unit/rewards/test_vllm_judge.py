@@ -47,6 +47,28 @@ def test_missing_vllm_names_the_install(monkeypatch):
     judge.close()
 
 
+@pytest.mark.parametrize("error, nan", [(ValueError("prompt longer than max_model_len"), True),
+                                        (RuntimeError("CUDA out of memory"), True),
+                                        (KeyError("outputs"), False)])
+def test_engine_errors_are_nan_and_bugs_are_raised(monkeypatch, error, nan):
+    """Without vLLM: the engine is stood in for, so only the catching is tested."""
+    def failing(self, conversations):
+        raise error
+
+    monkeypatch.setattr(VLLMJudge, "_load", lambda self: None)
+    monkeypatch.setattr(VLLMJudge, "_generate", failing)
+    judge = VLLMJudge("unused")
+    try:
+        if nan:
+            assert math.isnan(judge.run(judge.contradiction(["A dog sits."]))[0])
+            assert judge.stats.reasons == {"error": 1}
+        else:
+            with pytest.raises(type(error)):
+                judge.run(judge.contradiction(["A dog sits."]))
+    finally:
+        judge.close()
+
+
 def _serve(model: str) -> dict:
     from tests.unit.rewards.test_hf_judge import CAPTIONS, QUALITY, QUERIES
 

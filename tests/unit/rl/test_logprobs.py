@@ -141,7 +141,7 @@ def test_completion_logits_match_a_full_forward():
 
 
 def test_completion_logits_on_the_omni_thinker_which_ignores_logits_to_keep():
-    """transformers 5.23's Qwen2.5-Omni thinker accepts `logits_to_keep` but returns every position."""
+    """transformers 5.25's Qwen2.5-Omni thinker accepts `logits_to_keep` but returns every position."""
     tokenizer = load_tokenizer()
     token_ids = placeholder_ids(tokenizer) | {
         "user_token_id": token_id(tokenizer, "user"),
