@@ -1,8 +1,11 @@
 """The stage cache: a stage's finished run, trained once into `${paths.cache_dir}/stages/<stage>-<key>/`
 and reused by every job whose chain holds the same run (reade.utils.chain decides the chain).
 
-The key is a hash of the stage's resolved config (its run folder left out) and its upstream's key.
-A folder with a
+The key holds what changes the run's weights: the stage's data, backbone, recipe, seed and
+evaluation settings (its resolved config), and its upstream's key. It leaves out what never does
+(`NOT_IN_KEY`): where files go, the logger, the callbacks (periodic checkpoints, the learning-rate
+monitor), how often metrics are logged, and `stage_settings` (a stage's own
+are merged into its stage node; an upstream's enter through the upstream's key). A folder with a
 `DONE` marker is reused; an interrupted run leaves none and is never reused (the next job starts
 it again from scratch). A file lock keeps two jobs of a sweep from training the same run at once.
 """
@@ -25,16 +28,27 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 log = logging.getLogger(__name__)
 
 DONE = "DONE"
+# Config entries that never change a stage's weights. `callbacks` may only hold what its schema
+# declares (model_checkpoint, lr_monitor), and neither changes a step; a callback that did (early
+# stopping) would belong in the stage's recipe.
+NOT_IN_KEY = ("paths", "logger", "callbacks", "stage_settings", "stage.log_every_n_steps", "trainer.log_every_n_steps",
+              "trainer.enable_progress_bar")
 PLACEHOLDER_DIR = "/run-folder"
 
 
 def stage_key(cfg: DictConfig, upstream_key: str | None) -> str:
-    """12 hex digits of sha256 over the resolved config (its run folder read as `PLACEHOLDER_DIR`)
-    and the key of the run it starts from."""
+    """12 hex digits of sha256 over the resolved config without `NOT_IN_KEY` (run folder paths
+    inside other entries read `PLACEHOLDER_DIR`), and the key of the run it starts from."""
     cfg = copy.deepcopy(cfg)
     with open_dict(cfg):
         cfg.paths.output_dir = PLACEHOLDER_DIR
-    text = OmegaConf.to_yaml(cfg, resolve=True) + f"upstream_key: {upstream_key}\n"
+    resolved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    for dotted in NOT_IN_KEY:
+        parent, _, name = dotted.rpartition(".")
+        node = OmegaConf.select(resolved, parent) if parent else resolved
+        if node is not None:
+            node.pop(name, None)
+    text = OmegaConf.to_yaml(resolved) + f"upstream_key: {upstream_key}\n"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
