@@ -180,6 +180,8 @@ class SFTStageConfig:
     # reade.utils.chain reads it); `init_checkpoint` names a folder instead.
     upstream: Optional[str] = None
     init_checkpoint: Optional[str] = None
+    # The metric returned to a sweeper (reade.utils.metrics.objective); each stage file names its own.
+    optimized_metric: Optional[str] = None
     batch_size: int = 6
     accumulate_grad_batches: int = 2
     max_steps: int = -1
@@ -259,6 +261,7 @@ class CameraPretrainStageConfig:
     name: str = "camera_pretrain"
     upstream: Optional[str] = None
     init_checkpoint: Optional[str] = None
+    optimized_metric: Optional[str] = None
     train_backbone: bool = False  # True trains the thinker too (the tiny profile: its thinker is no pretrained LM)
     batch_size: int = 32
     accumulate_grad_batches: int = 1
@@ -354,6 +357,7 @@ class GRPOStageConfig:
     name: str = "grpo"
     upstream: Optional[str] = None
     init_checkpoint: Optional[str] = None
+    optimized_metric: Optional[str] = None
     prompts_per_step: int = 1
     group_size: int = 8
     micro_batch_size: int = 2

@@ -4,7 +4,7 @@ Thin on purpose: compose, print the job's plan (reade.utils.chain: the stages it
 in order) and run it: reuse an identical finished run from the stage cache if there is one, else
 check the data, train the upstream stage if this one starts from it and the stage cache has no
 finished run, seed, build what the config names, evaluate before training, fit, export an HF
-checkpoint, evaluate again, write metrics.json.
+checkpoint, evaluate again, write metrics.json, and hand the sweeper `stage.optimized_metric`.
 Each evaluation decodes the held-out rows once, in the stage's test loop, and scores those outputs
 once: the stage's own metrics there, the per-aspect caption metrics of `reade.evaluate` here. Keys
 name the model after training plainly (`eval/format_rate`) and the model the stage started from
@@ -35,7 +35,7 @@ from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config, processor_from_config
 from reade.utils.chain import CONF_DIR, checked_checkpoint, job_plan, plan_lines, run_plan, shown_plan, with_stage_settings
 from reade.utils.instantiate import build
-from reade.utils.metrics import update_metrics
+from reade.utils.metrics import objective, update_metrics
 from reade.utils.resume import resume_arguments
 from reade.utils.stage_cache import launching_process, link_run
 from reade.utils.tracking import close_logger, make_logger
@@ -192,7 +192,7 @@ def hydra_main(cfg: DictConfig) -> float | None:
     with exit_on_user_error(log):  # console and <run>/train.log
         cfg = with_stage_settings(cfg)
         metrics = run_job(cfg)
-    return metrics.get("eval/format_rate")
+        return objective(metrics, cfg.stage.optimized_metric) if launching_process() else None  # rank 0 evaluates
 
 
 def main() -> None:

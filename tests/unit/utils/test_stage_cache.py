@@ -16,6 +16,7 @@ LEFT_OUT = [
     "trainer.log_every_n_steps=1",
     "trainer.enable_progress_bar=false",
     "paths.log_dir=/elsewhere",
+    "stage.optimized_metric=eval/format_rate",
 ]
 
 
