@@ -84,8 +84,8 @@ class BackboneConfig:
 @dataclass
 class ConditionConfig:
     """Which condition kinds reach the interpreter (the others are dropped and counted at load).
-    `encoder_stage` names the stage that must run before SFT for these kinds: camera trajectories are
-    read by a camera encoder that `stage=camera_pretrain` trains (DESIGN.md section 1)."""
+    `encoder_stage` names the stage that trains the encoder these kinds need (camera trajectories: a
+    camera encoder, `stage=camera_pretrain`, DESIGN.md section 1); conf/stage/sft.yaml starts from it."""
 
     name: str = MISSING
     kinds: list[str] = field(default_factory=list)
@@ -178,10 +178,12 @@ class SFTStageConfig:
     """The recipe lives in the scalars; `module`/`datamodule` are the `_target_` nodes built from it."""
 
     name: str = "sft"
-    # The stage whose finished run gives the starting weights (reade.utils.upstream): camera_pretrain
-    # when the conditions include camera trajectories; `init_checkpoint` names a folder instead.
-    upstream: Optional[str] = "${condition.encoder_stage}"  # type: ignore[assignment]
+    # The stage whose finished run gives the starting weights (conf/stage/sft.yaml declares it, and
+    # reade.utils.chain reads it); `init_checkpoint` names a folder instead.
+    upstream: Optional[str] = None
     init_checkpoint: Optional[str] = None
+    # The metric returned to a sweeper (reade.utils.metrics.objective); each stage file names its own.
+    optimized_metric: Optional[str] = None
     batch_size: int = 6
     accumulate_grad_batches: int = 2
     max_steps: int = -1
@@ -259,11 +261,12 @@ class CameraPretrainStageConfig:
     """Camera encoder pretraining (DESIGN.md section 1): camera-to-text on trajectories labelled by
     the describer, the backbone frozen, the camera encoder (ViT + projector) trained. Its data is its
     own (`stage.data`): the `data` group feeds the SFT and GRPO stages. `upstream` / `init_checkpoint`
-    name the frozen backbone's weights as for GRPO (reade.utils.upstream); none: the backbone itself."""
+    name the frozen backbone's weights as for GRPO (reade.utils.chain); none: the backbone itself."""
 
     name: str = "camera_pretrain"
     upstream: Optional[str] = None
     init_checkpoint: Optional[str] = None
+    optimized_metric: Optional[str] = None
     train_backbone: bool = False  # True trains the thinker too (the tiny profile: its thinker is no pretrained LM)
     batch_size: int = 32
     accumulate_grad_batches: int = 1
@@ -354,13 +357,14 @@ class GRPOStageConfig:
     optimizer steps over it, each accumulated over micro-batches of `micro_batch_size` completions.
 
     `upstream` names the stage whose finished run gives the starting weights (run first, or reused
-    from the stage cache); `init_checkpoint` is an explicit HF folder instead. Lightning neither
-    accumulates nor clips (manual optimisation): `max_grad_norm` is the clipping.
+    from the stage cache: reade.utils.chain); `init_checkpoint` is an explicit HF folder instead.
+    Lightning neither accumulates nor clips (manual optimisation): `max_grad_norm` is the clipping.
     """
 
     name: str = "grpo"
     upstream: Optional[str] = None
     init_checkpoint: Optional[str] = None
+    optimized_metric: Optional[str] = None
     prompts_per_step: int = 1
     group_size: int = 8
     micro_batch_size: int = 2

@@ -1,13 +1,15 @@
 """python -m reade.train — run one training stage from the Hydra config tree in conf/.
 
-Thin on purpose: compose, reuse an identical finished run from the stage cache if there is one,
-else train the upstream stage if this one starts from it and the stage cache has no finished run,
-seed, build what the config names, evaluate before training, fit, export an HF checkpoint, evaluate
-again, write metrics.json. Each evaluation decodes the held-out rows once, in the stage's test loop,
-and scores those outputs once: the stage's own metrics there, the per-aspect caption metrics of
-`reade.evaluate` here. Keys name the model after training plainly (`eval/format_rate`) and the
-model the stage started from with `_before`. Every piece lives in an importable module; a user
-error (bad data, impossible config) ends the job with its message and no traceback.
+Thin on purpose: compose, print the job's plan (reade.utils.chain: the stages it trains or reuses,
+in order) and run it: reuse an identical finished run from the stage cache if there is one, else
+check the data, train the upstream stage if this one starts from it and the stage cache has no
+finished run, seed, build what the config names, evaluate before training, fit, export an HF
+checkpoint, evaluate again, write metrics.json, and hand the sweeper `stage.optimized_metric`.
+Each evaluation decodes the held-out rows once, in the stage's test loop, and scores those outputs
+once: the stage's own metrics there, the per-aspect caption metrics of `reade.evaluate` here. Keys
+name the model after training plainly (`eval/format_rate`) and the model the stage started from
+with `_before`. Every piece lives in an importable module; a user error (bad data, impossible
+config) ends the job with its message and no traceback.
 """
 
 from __future__ import annotations
@@ -17,36 +19,41 @@ import logging
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import hydra
 import lightning as L
+from hydra._internal.utils import get_args_parser
 from omegaconf import DictConfig, OmegaConf
 
 from reade.config import check_known_keys
 from reade.data.lengths import TokenLimit, within_limit
-from reade.errors import DataError, ReadeError, exit_on_user_error
+from reade.errors import ConfigError, DataError, ReadeError, exit_on_user_error
 from reade.evaluate import caption_scores, report_lines, test_rows
 from reade.lit.strategies import check_strategy, whole_model
 from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config, processor_from_config
+from reade.utils.chain import CONF_DIR, checked_checkpoint, job_plan, plan_lines, run_plan, shown_plan, with_stage_settings
 from reade.utils.instantiate import build
-from reade.utils.metrics import update_metrics
+from reade.utils.metrics import objective, update_metrics
 from reade.utils.resume import resume_arguments
+from reade.utils.stage_cache import launching_process, link_run
 from reade.utils.tracking import close_logger, make_logger
-from reade.utils.upstream import CONF_DIR, link_run, reuse_or_train, starting_checkpoint, with_stage_settings
 
 log = logging.getLogger(__name__)
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
+def train(cfg: DictConfig, start: Callable[[], str | None] | None = None) -> dict[str, Any]:
+    """One stage. `start()` gives the folder it starts from (None: the backbone), asked once its data
+    is checked: the job's plan trains an upstream there. Alone, a stage starts from
+    `stage.init_checkpoint` or the backbone."""
     check_known_keys(cfg)
     check_strategy(cfg)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = build(cfg.stage.datamodule)
     datamodule.load()  # rows checked before minutes go into an upstream stage or a large backbone; lengths below
     caption_rows = _caption_rows(cfg)
-    init = starting_checkpoint(cfg, train)
+    init = start() if start is not None else _alone(cfg)
     if init is not None:
         log.info("stage %s starts from %s", cfg.stage.name, init)
     _check_token_lengths(cfg, datamodule,
@@ -132,10 +139,22 @@ def _caption_metrics(judge, module, rows: list[dict[str, Any]], output_dir: Path
     return scores
 
 
+def _alone(cfg: DictConfig) -> str | None:
+    if cfg.stage.get("init_checkpoint"):
+        return checked_checkpoint(cfg.stage.init_checkpoint)
+    if cfg.stage.get("upstream"):
+        raise ConfigError(f"stage {cfg.stage.name} starts from a stage={cfg.stage.upstream} run: train it through "
+                         "run_job (the job's plan), or give stage.init_checkpoint or stage.upstream=null")
+    return None
+
+
 def run_job(cfg: DictConfig) -> dict[str, Any]:
-    """A top-level job: an identical finished run in the stage cache is reused, not retrained."""
-    cfg = with_stage_settings(cfg)
-    return reuse_or_train(cfg, train, lambda folder: _reuse(cfg, folder))
+    """A top-level job (its stage settings merged): its plan printed, then run; an identical finished
+    run in the stage cache is reused, not retrained."""
+    steps = job_plan(cfg)
+    if launching_process():
+        print("\n".join(plan_lines(steps)), flush=True)
+    return run_plan(steps, train, lambda folder: _reuse(cfg, folder))
 
 
 def _reuse(cfg: DictConfig, folder: Path) -> dict[str, Any]:
@@ -171,16 +190,22 @@ def _resume_path(ckpt_path: str | None, output_dir: Path) -> str | None:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def hydra_main(cfg: DictConfig) -> float | None:
     with exit_on_user_error(log):  # console and <run>/train.log
+        cfg = with_stage_settings(cfg)
         metrics = run_job(cfg)
-    return metrics.get("eval/format_rate")
+        return objective(metrics, cfg.stage.optimized_metric) if launching_process() else None  # rank 0 evaluates
 
 
 def main() -> None:
     """The command line: a resume in a run's own folder becomes that run's recorded one (or is refused)
-    before Hydra reads it, since Hydra records a job before the job starts (reade.utils.resume)."""
+    before Hydra reads it, since Hydra records a job before the job starts (reade.utils.resume).
+    `--cfg job` (or `all`) prints the job's plan after its config, as comments: Hydra runs no job then."""
     with exit_on_user_error(log):
         sys.argv[1:] = resume_arguments(sys.argv[1:], CONF_DIR)
     hydra_main()
+    args = get_args_parser().parse_args(sys.argv[1:])
+    if args.cfg in ("job", "all") and args.package is None:
+        with exit_on_user_error(log):
+            print("\n".join(shown_plan(args.overrides)), flush=True)
 
 
 if __name__ == "__main__":

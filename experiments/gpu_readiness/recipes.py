@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 import reade.config  # noqa: F401  (registers the schemas the YAML files name)
-from reade.utils.upstream import CONF_DIR
+from reade.utils.chain import CONF_DIR
 
 from experiments.gpu_readiness.shapes import BACKBONE
 

@@ -10,6 +10,8 @@ from typing import Any, Mapping
 
 import torch
 
+from reade.errors import ConfigError
+
 
 def as_number(value: Any) -> float | int | None:
     if isinstance(value, torch.Tensor):
@@ -34,3 +36,17 @@ def update_metrics(path: Path, metrics: Mapping[str, Any]) -> dict[str, Any]:
     tmp.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return current
+
+
+def objective(metrics: Mapping[str, Any], name: str | None) -> float | None:
+    """The number a sweep optimises, `stage.optimized_metric` of this run (lightning-hydra-template's
+    `optimized_metric`; None names none). A name the run did not log is an error listing the
+    evaluation keys it did log: a sweeper must never rank jobs by a silent None."""
+    if name is None:
+        return None
+    if name not in metrics:
+        logged = sorted(key for key in metrics if key.startswith("eval/") and not key.endswith(("_ci_low", "_ci_high")))
+        shown = ", ".join(logged[:12]) + (f" and {len(logged) - 12} more" if len(logged) > 12 else "")
+        raise ConfigError(f"stage.optimized_metric={name} was not logged by this run (its evaluation logged: "
+                          f"{shown or 'nothing'}); name one of those, or null")
+    return as_number(metrics[name])

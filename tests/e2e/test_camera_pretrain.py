@@ -33,7 +33,7 @@ def finished_run(tmp_path_factory):
 def test_metrics_and_artifacts(finished_run):
     cfg, out, metrics = finished_run
     assert json.loads((out / "metrics.json").read_text()) == metrics
-    for key in ("eval/camera_motion_acc", "eval/camera_motion_acc_before", "eval/camera_motion_acc_single",
+    for key in (cfg.stage.optimized_metric, "eval/camera_motion_acc_before", "eval/camera_motion_acc_single",
                 "eval/camera_motion_acc_single_before", "train/loss", "val/loss", "data/train_rows",
                 "data/test_majority_motion_acc"):
         assert key in metrics, key

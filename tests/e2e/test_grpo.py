@@ -79,7 +79,7 @@ def finished_run(tmp_path_factory, small):
 def test_metrics_logs_and_checkpoint(finished_run):
     cfg, out, metrics = finished_run
     assert json.loads((out / "metrics.json").read_text()) == metrics
-    for key in ("eval/reward_before", "eval/reward", "eval/total_reward", "eval/format_rate", "eval/r_user",
+    for key in (cfg.stage.optimized_metric, "eval/reward_before", "eval/reward", "eval/total_reward", "eval/format_rate", "eval/r_user",
                 "data/train_rows", "eval/acc_main_object", "eval/quality_dense", "eval/acc_inferable_dense",
                 "eval/acc_inferable_dense_before", "eval/acc_inferable_dense_before_ci_low"):
         assert key in metrics, key

@@ -65,7 +65,7 @@ def test_metrics_and_artifacts(finished_run):
     cfg, out, metrics = finished_run
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == metrics
-    for key in ("eval/format_rate", "eval/format_rate_before", "train/loss", "val/loss", "data/train_rows",
+    for key in (cfg.stage.optimized_metric, "eval/format_rate", "eval/format_rate_before", "train/loss", "val/loss", "data/train_rows",
                 "eval/acc_dense", "eval/quality_camera", "eval/answer_rate"):
         assert key in saved, key
     assert 0.0 <= saved["eval/format_rate"] <= 1.0

@@ -1,15 +1,40 @@
-"""Before a run starts: resolving `ckpt_path` (`last` means this run folder's last.ckpt), and every
-row's token count checked before any model loads."""
+"""Before a run starts: the plan `--cfg job` shows, where a stage trained alone starts, resolving
+`ckpt_path` (`last` means this run folder's last.ckpt), and every row's token count checked before
+any model loads."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+import yaml
 
 import reade.train
-from reade.errors import DataError, ReadeError
+from reade.errors import ConfigError, DataError, ReadeError
 from reade.train import _resume_path, train
-from tests.conftest import compose_train
+from tests.conftest import ROOT, compose_train
 from tests.unit.data.test_jsonl import edited_copy
+
+
+def test_cfg_job_prints_the_config_then_the_plan(tmp_path):
+    env = {**os.environ, "READE_ROOT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "reade.train", "stage=grpo", "--cfg", "job"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["stage"]["upstream"] == "sft"  # the plan is comments: still the YAML config
+    plan = done.stdout.split("# plan: ")[1].splitlines()
+    assert plan[0] == "3 stage(s), in order" and [line.split(" (")[0] for line in plan[1:]] == [
+        "#   1. camera_pretrain", "#   2. sft", "#   3. grpo"]
+    assert not (tmp_path / ".cache").exists() and not (tmp_path / "logs").exists()  # nothing ran
+
+
+def test_a_stage_trained_alone_never_starts_silently_from_the_backbone(tmp_path):
+    cfg = compose_train(["stage=grpo", "judge=lexical", "logger=csv", "data.synthesize.n_train=8", "data.synthesize.n_val=2",
+                         "data.synthesize.n_test=2", f"paths.root_dir={tmp_path}"], tmp_path / "out")
+    with pytest.raises(ConfigError, match="stage grpo starts from a stage=sft run: train it through run_job"):
+        train(cfg)
 
 
 def test_last_is_the_run_folders_last_checkpoint(tmp_path):
