@@ -2,17 +2,25 @@
 log-probs and the policy loss's gradients, on the benchmark's Qwen2 causal LM, the thinker with
 image, audio and depth conditions, and the interpreter with camera trajectories and LoRA; prompts of
 different lengths (left padding) in one batch, completions of different lengths, groups cut short
-by a micro-batch."""
+by a micro-batch; and the GRPO module's micro-batches through either pass."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from reade.data.synthetic.trajectory import camera_trajectory
+from reade.lit.grpo import GRPOModule, PromptBatch
+from reade.rewards.content import RewardWeights
+from reade.rewards.judges.lexical import LexicalJudge
+from reade.rl import shared_prompt
 from reade.rl.logprobs import completion_logits, token_logprobs
 from reade.rl.loss import grpo_loss
+from reade.rl.rollout.base import SamplingSettings
+from reade.rl.rollout.hf import HFRollout
 from reade.rl.shared_prompt import group_rows, refusal, shared_prompt_logits
 
 MODELS = {"qwen2 causal LM": "causal_lm", "thinker media": "thinker", "camera + LoRA": "interpreter_with_lora"}
@@ -120,3 +128,44 @@ def test_other_models_are_refused_by_name(thinker, causal_lm):
     prompts["attention_mask"][1, -1] = 0
     with pytest.raises(ValueError, match="left-padded"):
         shared_prompt_logits(causal_lm[0], prompts, torch.tensor([0, 1]), ids, torch.ones_like(ids))
+
+
+def grpo_module(model, processor, share_prompts: bool) -> GRPOModule:
+    return GRPOModule(
+        model, processor, rollout=HFRollout, sampling=SamplingSettings(max_new_tokens=C), judge=LexicalJudge(),
+        reward=RewardWeights(), optimizer=torch.optim.SGD, scheduler=None, group_size=3, micro_batch_size=4,
+        num_iterations=1, beta=0.0, epsilon_low=0.2, epsilon_high=0.2, use_bias_correction_kl=False, loss_type="grpo",
+        scale_rewards="group", mask_truncated_completions=False, max_grad_norm=None, instruction_dropout=0.0,
+        max_prompt_length=1024, share_prompts=share_prompts, seed=0, eval_max_new_tokens=C, log_completions_every=0,
+    )
+
+
+@pytest.mark.parametrize("name", ["qwen2 causal LM", "thinker media"])
+def test_grpo_micro_batches_through_either_pass(request, media, monkeypatch, name):
+    """Micro-batches of 4 rows over groups of 3 (rows 0-3, 4-7, 8): each pass gives the same log-probs;
+    the micro-batch of one row takes the plain pass."""
+    calls = []
+    monkeypatch.setattr(shared_prompt, "shared_prompt_logits", lambda *args: calls.append(args) or shared_prompt_logits(*args))
+    model, processor = request.getfixturevalue(MODELS[name])
+    prompts = distinct_prompts(name, media)
+    rows = [i for i in range(len(prompts)) for _ in range(3)]
+    batch = PromptBatch([prompts[i][0] for i in rows], [prompts[i][1] for i in rows], encode(processor, prompts, rows))
+    ids, mask = sampled(processor, len(rows), seed=3)
+    logps = {}
+    for share in (False, True):
+        module = grpo_module(model, processor, share)
+        with torch.no_grad():
+            logps[share] = module._no_grad_logps(model, batch, ids, mask, [range(0, 4), range(4, 8), range(8, 9)])
+    assert [args[2].tolist() for args in calls] == [[0, 0, 0, 1], [0, 0, 1, 1]]
+    for plain, shared, rows in zip(logps[False], logps[True], [range(0, 4), range(4, 8), range(8, 9)]):
+        valid = mask[rows.start:rows.stop, : plain.shape[1]].bool()
+        torch.testing.assert_close(shared[valid], plain[valid], atol=1e-5, rtol=0)
+
+
+def test_a_model_the_shared_pass_cannot_run_falls_back_with_a_log_line(causal_lm, caplog):
+    _, processor = causal_lm
+    llama = LlamaForCausalLM(LlamaConfig(vocab_size=len(processor.tokenizer), hidden_size=16, intermediate_size=32,
+                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1))
+    with caplog.at_level(logging.WARNING, logger="reade.lit.grpo"):
+        assert not grpo_module(llama, processor, True).share_prompts
+    assert "stage.share_prompts" in caplog.text and "'llama'" in caplog.text
