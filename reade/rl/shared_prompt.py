@@ -24,8 +24,9 @@ full forward pass.
 
 Where it applies (`refusal` says why not): models `TextDecoder.of` accepts (Qwen2-family decoders,
 the thinker included, under peft and interpreter wrappers; plain or multimodal RoPE and full
-attention: a sliding window or a scaled RoPE is left to the plain pass), left-padded prompts of at
-least two columns. Elsewhere the caller runs `completion_logits`.
+attention: a sliding window or a scaled RoPE is left to the plain pass) without activation
+checkpointing, and left-padded prompts of at least two columns. Elsewhere the caller runs
+`completion_logits`.
 
 The two passes are equal in exact arithmetic and in float32 to about 1e-6 (tests hold log-probs
 and gradients to 1e-5): the matrix shapes, hence the rounding, differ. One deliberate difference:
@@ -45,12 +46,17 @@ TOKEN_KEYS = ("input_ids", "attention_mask")
 
 
 def refusal(model: nn.Module) -> str | None:
-    """Why the shared-prompt pass cannot run `model` (the plain pass then does), or None."""
-    if TextDecoder.of(model) is not None:
-        return None
-    model_type = getattr(getattr(unwrap(model), "config", None), "model_type", None)
-    return (f"the shared-prompt pass runs Qwen2-family decoders with unscaled RoPE and full attention (the decode "
-            f"loop's models); this {model_type!r} model is not one")
+    """Why the shared-prompt pass cannot run `model` (the plain pass then does), or None.
+
+    Activation checkpointing refuses too: transformers then drops the KV cache of a training forward,
+    and the completions would be computed without their prompt."""
+    if TextDecoder.of(model) is None:
+        model_type = getattr(getattr(unwrap(model), "config", None), "model_type", None)
+        return (f"the shared-prompt pass runs Qwen2-family decoders with unscaled RoPE and full attention (the "
+                f"decode loop's models); this {model_type!r} model is not one")
+    if getattr(unwrap(model), "is_activation_checkpointing", False):
+        return "activation checkpointing drops the KV cache the shared-prompt pass fills"
+    return None
 
 
 def group_rows(rows: range, group_size: int) -> tuple[list[int], list[int]]:
@@ -85,12 +91,15 @@ def shared_prompt_logits(
             f"expected prompt_index [b] and completion ids and mask [b, C >= 1], got {tuple(prompt_index.shape)}, "
             f"{tuple(completion_ids.shape)} and {tuple(completion_mask.shape)}"
         )
+    reason = refusal(model)
+    if reason is not None:
+        raise ValueError(reason)
     decoder = TextDecoder.of(model)
-    if decoder is None:
-        raise ValueError(refusal(model))
     media = {key: value for key, value in prompts.items() if key not in TOKEN_KEYS}
     cache = DynamicCache(config=decoder.text.config)
     model(input_ids=ids[:, :-1], attention_mask=attention[:, :-1], cache=cache, use_cache=True, logits_to_keep=1, **media)
+    if cache.get_seq_length() != ids.shape[1] - 1:
+        raise ValueError(f"the prompt pass cached {cache.get_seq_length()} of {ids.shape[1] - 1} columns")
     last = decoder.first_completion_position(attention[:, :-1])  # [n] position of each prompt's last token
     cache.reorder_cache(prompt_index)  # every layer's keys and values [n, kv_heads, P-1, d] -> [b, ...]
     tokens = torch.cat([ids[prompt_index, -1:], completion_ids[:, :-1]], dim=1)  # [b, C]

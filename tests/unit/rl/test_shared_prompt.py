@@ -120,6 +120,10 @@ def test_other_models_are_refused_by_name(thinker, causal_lm):
                                            num_attention_heads=2, num_key_value_heads=1, use_sliding_window=True,
                                            sliding_window=4, max_window_layers=0))
     assert "'qwen2' model is not one" in refusal(sliding)
+    checkpointed = Qwen2ForCausalLM(Qwen2Config(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                                num_attention_heads=2, num_key_value_heads=1))
+    checkpointed.gradient_checkpointing_enable()
+    assert "activation checkpointing" in refusal(checkpointed)
     assert refusal(thinker[0]) is None and refusal(causal_lm[0]) is None
     prompts = {"input_ids": torch.ones(2, 4, dtype=torch.long), "attention_mask": torch.ones(2, 4, dtype=torch.long)}
     ids = torch.ones(2, 3, dtype=torch.long)
