@@ -325,6 +325,7 @@ class GRPOModuleConfig:
     max_grad_norm: Optional[float] = "${stage.max_grad_norm}"  # type: ignore[assignment]
     instruction_dropout: float = "${stage.instruction_dropout}"  # type: ignore[assignment]
     max_prompt_length: int = "${stage.max_prompt_length}"  # type: ignore[assignment]
+    share_prompts: bool = "${stage.share_prompts}"  # type: ignore[assignment]
     seed: int = "${seed}"  # type: ignore[assignment]
     eval_max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
     log_completions_every: int = "${stage.log_completions_every}"  # type: ignore[assignment]
@@ -386,6 +387,8 @@ class GRPOStageConfig:
     mask_truncated_completions: bool = False
     instruction_dropout: float = 0.4
     max_prompt_length: int = 1024
+    # Each group's prompt computed once in the log-prob passes (reade.rl.shared_prompt); same log-probs.
+    share_prompts: bool = True
     log_completions_every: int = 10
     # Stop when more than this share of a step's rewards are NaN (no verdict) for this many steps in
     # a row (reade.rl.nan_guard); max_nan_share: 1.0 never stops.

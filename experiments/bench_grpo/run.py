@@ -211,7 +211,7 @@ def run_ours(args) -> dict:
         group_size=GROUP, micro_batch_size=MICRO_BATCH, num_iterations=1, beta=BETA, epsilon_low=EPSILON,
         epsilon_high=EPSILON, use_bias_correction_kl=False, loss_type="grpo", scale_rewards="group",
         mask_truncated_completions=False, max_grad_norm=MAX_GRAD_NORM, instruction_dropout=0.0, max_prompt_length=1024,
-        seed=SEED, eval_max_new_tokens=args.max_new_tokens, log_completions_every=0,
+        share_prompts=args.share_prompts, seed=SEED, eval_max_new_tokens=args.max_new_tokens, log_completions_every=0,
         max_nan_share=1.0, max_nan_steps=1,  # a benchmark times every step: never stopped
     )
 
@@ -436,6 +436,7 @@ def launch(args, contender: str, max_new_tokens: int, out: Path, *, steps: int |
     command = [sys.executable, __file__, "--worker", contender, "--engine", args.engine, "--judge", args.judge,
                "--max-new-tokens", str(max_new_tokens), "--steps", str(steps or args.steps), "--warmup", str(args.warmup),
                "--threads", str(args.threads), "--trl-vllm", trl_vllm or args.trl_vllm,
+               "--share-prompts" if args.share_prompts else "--no-share-prompts",
                "--data-dir", str(args.data_dir), "--result", str(out)]
     log = out.with_suffix(".log")
     env = os.environ | {"TOKENIZERS_PARALLELISM": "false"}
@@ -467,7 +468,7 @@ def summarize(runs: dict, meta: dict, args, command: str) -> list[str]:
         f"Model: `{meta['source']}` ({model}), its language model exported as Qwen2ForCausalLM, "
         f"{meta['parameters']:,} parameters, float32 (logits equal to the thinker's within {meta['export_max_logit_diff']:.0e})  ",
         f"Per step: {PROMPTS_PER_STEP} prompts x G={GROUP}, micro-batch {MICRO_BATCH}, beta={BETA}, eps={EPSILON}, "
-        f"loss grpo, mu=1, AdamW lr {LR}; {args.warmup} warm-up step(s) and {args.steps} timed steps per process, "
+        f"loss grpo, mu=1, AdamW lr {LR}; ours with stage.share_prompts={args.share_prompts}; {args.warmup} warm-up step(s) and {args.steps} timed steps per process, "
         f"{args.repeats} processes per contender and length; prompts {min(meta['prompt_tokens'])}-"
         f"{max(meta['prompt_tokens'])} tokens (mean {statistics.fmean(meta['prompt_tokens']):.0f}); torch threads "
         f"{args.threads or 'default'}."
@@ -563,6 +564,8 @@ def main() -> None:
                         "ships. With shim, one plain TRL step is tried first and its outcome reported.")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads in both loops (OMP_NUM_THREADS too); 0: torch's default")
+    parser.add_argument("--share-prompts", action=argparse.BooleanOptionalAction, default=True,
+                        help="our loop's stage.share_prompts: each group's prompt computed once in the log-prob passes")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--profile", type=Path, default=None,

@@ -6,7 +6,10 @@ takes μ (`num_iterations`) optimizer steps on it, each accumulated over micro-b
 normalisers are global counts, so neither the micro-batch size nor the number of ranks changes the
 objective. The reference model for the k3 KL is a frozen copy of the starting policy (with LoRA: the
 same model with its adapters switched off); it is rebuilt from the starting weights on resume and
-never saved. Test runs decode held-out prompts greedily and score them with the same judge.
+never saved. In the log-prob passes (policy, old policy, reference) a group's prompt is computed once
+per micro-batch and shared by its completions (`stage.share_prompts`, `reade.rl.shared_prompt`; the
+same log-probs as one pass per row). Test runs decode held-out prompts greedily and score them with
+the same judge.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from reade.lit.splits import SplitsDataModule
 from reade.rewards.assigner import RewardAssigner
 from reade.rewards.content import SCORE_FIELDS, RewardScore, RewardWeights
 from reade.rewards.judges.base import Judge
+from reade.rl import shared_prompt
 from reade.rl.logprobs import completion_logits, token_entropy, token_logprobs
 from reade.rl.loss import clip_fractions, group_advantages, group_reward_std, grpo_loss, per_token_kl
 from reade.rl.nan_guard import NanGuard
@@ -141,6 +145,7 @@ class GRPOModule(L.LightningModule):
         max_grad_norm: float | None,
         instruction_dropout: float,
         max_prompt_length: int,
+        share_prompts: bool,
         seed: int,
         eval_max_new_tokens: int,
         log_completions_every: int,
@@ -178,6 +183,7 @@ class GRPOModule(L.LightningModule):
         self.max_grad_norm = max_grad_norm
         self.instruction_dropout = instruction_dropout
         self.max_prompt_length = max_prompt_length
+        self.share_prompts = share_prompts and self._can_share_prompts(model)
         self.seed = seed
         self.eval_max_new_tokens = eval_max_new_tokens
         self.log_completions_every = log_completions_every
@@ -192,6 +198,13 @@ class GRPOModule(L.LightningModule):
         self._reference = [self._frozen_copy(model)] if beta != 0.0 and not isinstance(model, PeftModel) else []
         self._eval_rows: list[dict[str, Any]] = []
         self.eval_outputs: list[dict[str, Any]] = []  # the last test loop's rows, every rank's, for the caption metrics
+
+    @staticmethod
+    def _can_share_prompts(model: torch.nn.Module) -> bool:
+        reason = shared_prompt.refusal(model)
+        if reason is not None:
+            log.warning("stage.share_prompts: every row's prompt is computed with its completion instead, because %s", reason)
+        return reason is None
 
     @staticmethod
     def _frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -279,8 +292,7 @@ class GRPOModule(L.LightningModule):
         for _ in range(self.num_iterations):
             optimizer.zero_grad()
             for rows, old_logp, ref_logp in zip(micro_batches, old_logps, ref_logps):
-                inputs, ids, sub_mask = self._micro_batch(prompts, completion_ids, mask, rows)
-                logits = self._completion_logits(self.model, inputs, ids.shape[1])  # [b, c, V]
+                logits, ids, sub_mask = self._micro_batch_logits(self.model, prompts, completion_ids, mask, rows)  # [b, c, V]
                 logp = token_logprobs(logits, ids, self.rollout.sampling.temperature)  # [b, c]
                 old = logp.detach() if old_logp is None else old_logp
                 loss = grpo_loss(
@@ -314,26 +326,36 @@ class GRPOModule(L.LightningModule):
                 summary[name] = totals[key] / (tokens * iterations)
         return summary
 
-    def _micro_batch(self, prompts: PromptBatch, completion_ids: torch.Tensor, mask: torch.Tensor, rows: range):
-        """Model inputs for rows `rows`: their prompts (media included) and completions, padding trimmed."""
+    def _micro_batch_logits(self, model, prompts: PromptBatch, completion_ids: torch.Tensor, mask: torch.Tensor, rows: range):
+        """(logits [b, c, V], completion ids [b, c], mask [b, c]) of rows `rows`, completion padding
+        trimmed. With `share_prompts`, each group's prompt is computed once in this micro-batch
+        (`reade.rl.shared_prompt`); otherwise, or when each row of the micro-batch is a group of its
+        own, one pass over every row's prompt and completion. The tokens sampling never draws
+        (`processor.suppressed_ids`) are pushed to a probability of 0, as `generate` does."""
         sub_mask = mask[rows.start:rows.stop]  # [b, C]
         length = mask_length(sub_mask)
         ids = completion_ids[rows.start:rows.stop, :length]  # [b, c]
         sub_mask = sub_mask[:, :length]
-        prompt = self._prompt_rows(prompts, rows)
-        inputs = dict(prompt)
-        inputs["input_ids"] = torch.cat([prompt["input_ids"], ids], dim=1)  # [b, p + c]
-        inputs["attention_mask"] = torch.cat([prompt["attention_mask"], sub_mask.to(prompt["attention_mask"].dtype)], dim=1)
-        return inputs, ids, sub_mask
+        first, index = shared_prompt.group_rows(rows, self.group_size)
+        if self.share_prompts and len(first) < len(rows):
+            index = torch.tensor(index, device=ids.device)  # [b]
+            logits = shared_prompt.shared_prompt_logits(model, self._prompt_rows(prompts, first), index, ids, sub_mask)
+        else:
+            inputs = self._prompt_rows(prompts, list(rows))
+            inputs["input_ids"] = torch.cat([inputs["input_ids"], ids], dim=1)  # [b, p + c]
+            inputs["attention_mask"] = torch.cat([inputs["attention_mask"], sub_mask.to(inputs["attention_mask"].dtype)], dim=1)
+            logits = completion_logits(model, **inputs, completion_length=length)
+        suppressed = torch.tensor(self.processor.suppressed_ids, device=logits.device)
+        return logits.index_fill(-1, suppressed, SUPPRESSED_LOGIT), ids, sub_mask
 
-    def _prompt_rows(self, prompts: PromptBatch, rows: range) -> dict[str, torch.Tensor]:
-        """The prompt inputs of `rows`. Text prompts are sliced; prompts with media are encoded again,
-        because media tensors concatenate patches, not rows."""
+    def _prompt_rows(self, prompts: PromptBatch, rows: list[int]) -> dict[str, torch.Tensor]:
+        """The prompt inputs of `rows`, left-padded. Text prompts are sliced; prompts with media are
+        encoded again, because media tensors concatenate patches, not rows."""
         if prompts.has_media:
-            batch = self.processor(prompts.instructions[rows.start:rows.stop], prompts.conditions[rows.start:rows.stop])
+            batch = self.processor([prompts.instructions[i] for i in rows], [prompts.conditions[i] for i in rows])
             return move_data_to_device(batch, self.device)
-        ids = prompts.encoded["input_ids"][rows.start:rows.stop]  # [b, P]
-        attention = prompts.encoded["attention_mask"][rows.start:rows.stop]  # [b, P]
+        ids = prompts.encoded["input_ids"][rows]  # [b, P]
+        attention = prompts.encoded["attention_mask"][rows]  # [b, P]
         keep = attention.any(0)  # columns that are padding in every row of the slice go
         return {"input_ids": ids[:, keep], "attention_mask": attention[:, keep]}
 
@@ -355,19 +377,11 @@ class GRPOModule(L.LightningModule):
         with self.model.disable_adapter():
             return self._no_grad_logps(self.model, prompts, completion_ids, mask, micro_batches)
 
-    def _completion_logits(self, model, inputs: dict[str, torch.Tensor], length: int) -> torch.Tensor:
-        """The policy's logits over the completion, [b, c, V], with the tokens sampling never draws
-        (`processor.suppressed_ids`) pushed to a probability of 0, as `generate` does."""
-        logits = completion_logits(model, **inputs, completion_length=length)
-        suppressed = torch.tensor(self.processor.suppressed_ids, device=logits.device)
-        return logits.index_fill(-1, suppressed, SUPPRESSED_LOGIT)
-
     @torch.no_grad()
     def _no_grad_logps(self, model, prompts, completion_ids, mask, micro_batches) -> list[torch.Tensor]:
         logps = []
         for rows in micro_batches:
-            inputs, ids, _ = self._micro_batch(prompts, completion_ids, mask, rows)
-            logits = self._completion_logits(model, inputs, ids.shape[1])
+            logits, ids, _ = self._micro_batch_logits(model, prompts, completion_ids, mask, rows)
             logps.append(token_logprobs(logits, ids, self.rollout.sampling.temperature))
         return logps
 

@@ -89,6 +89,7 @@ def test_paper_stage2_recipe(tmp_path):
     assert (stage.sampling.max_new_tokens, stage.optimizer.lr, stage.optimizer.weight_decay) == (768, 2.5e-6, 0.01)
     assert stage.scheduler._target_ == "transformers.get_constant_schedule_with_warmup"
     assert stage.scheduler.num_warmup_steps == 50 and stage.instruction_dropout == 0.4
+    assert stage.module.share_prompts is True  # each group's prompt computed once in the log-prob passes
     assert (cfg.reward.alpha, cfg.reward.rho, cfg.reward.gamma, cfg.reward.lam) == (1.0, 1.0, 0.8, 0.7)
     assert cfg.trainer.gradient_clip_val is None and cfg.trainer.accumulate_grad_batches == 1  # manual optimisation
     assert (stage.module.max_nan_share, stage.module.max_nan_steps) == (0.5, 5)  # stop when the judge stops judging

@@ -9,13 +9,9 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from reade.data.synthetic.trajectory import camera_trajectory
-from reade.models.backbone import load_backbone
 from reade.rl.logprobs import completion_logits, token_logprobs
 from reade.rl.rollout.decode import Sampler, TextDecoder, decode, greedy_completions, sample_tokens, text_decoder
-from reade.rl.rollout.vllm import export_language_model
 
-TINY_CAMERA = dict(patch_size=2, hidden_size=32, depth=2, num_heads=2, mlp_ratio=2.0, max_frames=16, height=32, width=32)
-LORA = {"enabled": True, "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]}
 TEXT = ["A red fox runs through snow, pan left", "Garden, zoom in", "A robot dances on a stage under blue light"]
 
 
@@ -37,31 +33,6 @@ def camera_prompts(processor, media):
         [("identity", media["image"]), ("camera", camera_trajectory("pan left", 6))],
         [("camera", camera_trajectory("zoom in", 20)), ("pose", media["frames"][:2])],
     ])
-
-
-@pytest.fixture(scope="module")
-def thinker(tiny_dir):
-    model, processor = load_backbone(tiny_dir)
-    return model.eval(), processor
-
-
-@pytest.fixture(scope="module")
-def causal_lm(thinker, tmp_path_factory):
-    model, processor = thinker
-    folder = export_language_model(model, tmp_path_factory.mktemp("qwen2"), processor.tokenizer)
-    lm, lm_processor = load_backbone(folder, kind="causal_lm")
-    return lm.eval(), lm_processor
-
-
-@pytest.fixture(scope="module")
-def interpreter_with_lora(tiny_dir):
-    torch.manual_seed(0)
-    model, processor = load_backbone(tiny_dir, lora=LORA, camera_encoder=TINY_CAMERA)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if "lora_B" in name:  # LoRA starts at B = 0; a trained adapter does not
-                parameter.normal_(0.0, 0.05)
-    return model.eval(), processor
 
 
 def cases(request, media):
