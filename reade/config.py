@@ -17,7 +17,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from reade.camera_vocab import KINDS, SPEEDS
 from reade.errors import ConfigError
-from reade.inference.profiles import GeneratorProfile
+from reade.inference.generator_prompts import GeneratorWindow
 from reade.models.tiny import TinyDims
 
 
@@ -617,7 +617,7 @@ def register() -> None:
         ("judge", "base_openai", OpenAIJudgeConfig),
         ("judge", "base_hf", HFJudgeConfig),
         ("judge", "base_vllm", VLLMJudgeConfig),
-        ("generator", "base_generator", GeneratorProfile),
+        ("generator", "base_generator", GeneratorWindow),
     ]:
         store.store(group=group, name=name, node=node)
 

@@ -1,6 +1,6 @@
 """python -m reade.interpret — an instruction (or a JSONL of them) to reasoning, caption and generator prompt.
 
-Thin: compose, load the checkpoint and the generator profile the config names, then either print one
+Thin: compose, load the checkpoint and the generator window the config names, then either print one
 `Interpretation` as JSON on stdout or hand a JSONL over to `reade.inference.interpret_jsonl`.
 A user error exits 2 with its message.
 """
@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from reade.config import check_known_keys
 from reade.errors import ConfigError, exit_on_user_error
-from reade.inference import Interpreter, interpret_jsonl, profile_from_config
+from reade.inference import Interpreter, interpret_jsonl, generator_from_config
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def interpret(cfg: DictConfig) -> dict:
         cfg.checkpoint,
         device=cfg.device,
         dtype=cfg.dtype,
-        generator=profile_from_config(cfg.generator),
+        generator=generator_from_config(cfg.generator),
         max_new_tokens=cfg.max_new_tokens,
         cache_dir=cfg.paths.cache_dir,
         temperature=cfg.temperature,
@@ -47,7 +47,7 @@ def interpret(cfg: DictConfig) -> dict:
     summary = interpret_jsonl(interpreter, Path(cfg.input), Path(cfg.output), batch_size=cfg.batch_size,
                               on_error=cfg.on_error, sample=cfg.sample, seed=cfg.seed)
     log.info("interpreted %s -> %s with %s, generator %s (%s)", cfg.input, cfg.output, interpreter.checkpoint,
-             interpreter.prompter.profile.name, interpreter.prompter.counter.name)
+             interpreter.prompter.generator.name, interpreter.prompter.counter.name)
     for key, value in summary.items():
         log.info("  %-18s %s", key, f"{value:.4f}" if isinstance(value, float) else value)
     return summary

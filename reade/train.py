@@ -6,7 +6,7 @@ check the data, train the upstream stage if this one starts from it and the stag
 finished run, seed, build what the config names, evaluate before training, fit, export an HF
 checkpoint, evaluate again, write metrics.json, and hand the sweeper `stage.optimized_metric`.
 Each evaluation decodes the held-out rows once, in the stage's test loop, and scores those outputs
-once: the stage's own metrics there, the per-aspect caption metrics of `reade.evaluate` here. Keys
+once: the stage's own metrics there, the per-aspect caption metrics (`reade.caption_metrics`) here. Keys
 name the model after training plainly (`eval/format_rate`) and the model the stage started from
 with `_before`. Every piece lives in an importable module; a user error (bad data, impossible
 config) ends the job with its message and no traceback.
@@ -26,11 +26,12 @@ import lightning as L
 from hydra._internal.utils import get_args_parser
 from omegaconf import DictConfig, OmegaConf
 
+from reade.caption_metrics import caption_scores, report_lines
 from reade.config import check_known_keys
 from reade.data.lengths import TokenLimit, within_limit
 from reade.errors import ConfigError, DataError, ReadeError, exit_on_user_error
-from reade.evaluate import caption_scores, report_lines, test_rows
-from reade.lit.strategies import check_strategy, whole_model
+from reade.lit.sharding import check_sharding, whole_model
+from reade.lit.splits import test_rows
 from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config, processor_from_config
 from reade.utils.chain import CONF_DIR, checked_checkpoint, job_plan, plan_lines, run_plan, shown_plan, with_stage_settings
@@ -48,7 +49,7 @@ def train(cfg: DictConfig, start: Callable[[], str | None] | None = None) -> dic
     is checked: the job's plan trains an upstream there. Alone, a stage starts from
     `stage.init_checkpoint` or the backbone."""
     check_known_keys(cfg)
-    check_strategy(cfg)
+    check_sharding(cfg)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = build(cfg.stage.datamodule)
     datamodule.load()  # rows checked before minutes go into an upstream stage or a large backbone; lengths below
@@ -130,7 +131,7 @@ def _caption_rows(cfg: DictConfig) -> list[dict[str, Any]]:
 
 
 def _caption_metrics(judge, module, rows: list[dict[str, Any]], output_dir: Path, tag: str, logger) -> dict[str, float]:
-    """`reade.evaluate`'s per-aspect metrics of the outputs the test loop just decoded (rank 0 only:
+    """The per-aspect caption metrics (`reade.caption_metrics`) of the outputs the test loop just decoded (rank 0 only:
     `judge` is None elsewhere, and when `stage.eval.captions` is off)."""
     if judge is None:
         return {}

@@ -13,7 +13,7 @@ import lightning.pytorch.strategies.fsdp as lightning_fsdp
 import torch
 from torch.distributed.fsdp import FullOptimStateDictConfig, FullStateDictConfig, FullyShardedDataParallel, StateDictType
 
-from reade.lit.strategies import FSDPStrategy
+from reade.lit.sharding import FSDPStrategy
 
 
 class CPUFSDPStrategy(FSDPStrategy):

@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("jobs", type=Path, nargs="+")
     args = parser.parse_args()
     sys.path.insert(0, str(args.source.resolve()))
-    from reade.evaluation import EvalItem, evaluate_items
+    from reade.caption_metrics import EvalItem, evaluate_items
     from reade.rewards.judges.embedding import EmbeddingJudge
     from reade.schema import SampleKeyElements, StructuredCaption
 

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from reade.data.jsonl import REQUIRED_FIELDS, RowProblem, check_lines
 from reade.errors import ConfigError, DataError
-from reade.inference.interpreter import Interpreter, RowError
+from reade.inference.runner import Interpreter, RowError
 from reade.utils.resume import finished_ids
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def interpret_jsonl(
 def _finished_ids(path: Path, wanted: set[str], interpreter: Interpreter) -> set[str]:
     """Ids an earlier run wrote to `path` (a last line cut short by a kill is dropped first). Rows
     made with another checkpoint or generator are refused, as `finished_ids` refuses what is not ours."""
-    made_by = (interpreter.checkpoint, interpreter.prompter.profile.name)
+    made_by = (interpreter.checkpoint, interpreter.prompter.generator.name)
 
     def origin(record: dict) -> tuple[str, str] | None:
         try:

@@ -38,11 +38,11 @@ from reade.data.conditions.camera_motion import describe_camera
 from reade.errors import ConfigError, DataError
 from reade.lit.eval_rows import all_rows
 from reade.lit.sft import SFTDataModule
+from reade.models.decoding import greedy_completions
 from reade.models.interpreter import InterpreterModel
 from reade.models.processing import IGNORE_INDEX
 from reade.results.intervals import with_interval
 from reade.rewards.camera_motion import camera_motion_correct
-from reade.rl.rollout.decode import greedy_completions
 
 log = logging.getLogger(__name__)
 

@@ -37,6 +37,7 @@ from reade.data.prompt_stream import PromptStream
 from reade.errors import DataError
 from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
+from reade.models.decoding import greedy_completions
 from reade.rewards.assigner import RewardAssigner
 from reade.rewards.content import SCORE_FIELDS, RewardScore, RewardWeights
 from reade.rewards.judges.base import Judge
@@ -45,7 +46,6 @@ from reade.rl.logprobs import completion_logits, token_entropy, token_logprobs
 from reade.rl.loss import clip_fractions, group_advantages, group_reward_std, grpo_loss, per_token_kl
 from reade.rl.nan_guard import NanGuard
 from reade.rl.rollout.base import Rollouts, RolloutEngine, SamplingSettings
-from reade.rl.rollout.decode import greedy_completions
 from reade.schema import SampleKeyElements, parse_output
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class GRPOModule(L.LightningModule):
 
     EVAL_TAGS = ("_before", "")
     # Logs the norm of whole local gradients and keeps its reference copy out of the module's
-    # children, so FSDP and DeepSpeed would neither shard the copy nor log the norm right (reade.lit.strategies).
+    # children, so FSDP and DeepSpeed would neither shard the copy nor log the norm right (reade.lit.sharding).
     RUNS_SHARDED = False
 
     def __init__(

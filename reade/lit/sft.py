@@ -20,9 +20,9 @@ from reade.data.collate import InterpreterCollator
 from reade.errors import ConfigError
 from reade.lit.eval_rows import all_rows
 from reade.lit.splits import SplitsDataModule
+from reade.models.decoding import greedy_completions
 from reade.models.freezing import freeze
 from reade.results.intervals import with_interval
-from reade.rl.rollout.decode import greedy_completions
 from reade.schema import parse_output
 
 log = logging.getLogger(__name__)

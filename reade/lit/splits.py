@@ -1,4 +1,5 @@
-"""What every stage's DataModule shares: its JSONL splits, loaded and checked before anything else runs."""
+"""What every stage's DataModule shares: its JSONL splits, loaded and checked before anything else runs;
+and the test rows the caption metrics score (`test_rows`: reade.train and reade.evaluate)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import lightning as L
+from omegaconf import DictConfig
 
 from reade.data.jsonl import REQUIRED_FIELDS, load_split, report_summary
 from reade.data.synthesize import synthesize
+from reade.errors import ConfigError
 
 
 class SplitsDataModule(L.LightningDataModule):
@@ -48,3 +51,22 @@ class SplitsDataModule(L.LightningDataModule):
 
     def data_summary(self) -> dict[str, float]:
         return report_summary(self.reports)
+
+
+class TestSplit(SplitsDataModule):
+    consumer = "evaluate"
+
+
+def test_rows(data: DictConfig, kinds: list[str], *, only_condition_rows: bool, limit: int) -> tuple[list[dict], dict]:
+    """The checked test rows to score, and the data counts a reviewer needs (rows dropped and why)."""
+    if not data.test_file:
+        raise ConfigError("data.test_file is not set: evaluation needs a held-out split")
+    split = TestSplit({"test": data.test_file}, kinds, data.on_error, data.synthesize)
+    split.load()
+    rows = list(split.splits["test"])
+    summary = dict(split.data_summary())
+    if only_condition_rows and kinds:
+        kept = [row for row in rows if row["conditions"]]
+        summary["data/test_rows_without_kind"] = len(rows) - len(kept)
+        rows = kept
+    return (rows[:limit] if limit > 0 else rows), summary

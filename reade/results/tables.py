@@ -1,7 +1,7 @@
 """The paper's tables as Markdown, built from finished runs (`runs.Run`).
 
 Accuracies are the per-aspect intention accuracies every SFT and GRPO run writes after training
-(`eval/acc_<aspect>`, `reade.evaluation`), shown in percent like the paper's; "inferable" is the
+(`eval/acc_<aspect>`, `reade.caption_metrics`), shown in percent like the paper's; "inferable" is the
 same over the elements a reader of the inputs could find; qualities are on its 0-5 scale; a GRPO
 run's held-out content reward is recomputed under the paper's weights. A row of one run shows an
 accuracy with its bootstrap 95 % interval over test rows (`61.2 [58.1, 64.3]`); a row of several

@@ -26,7 +26,7 @@ backend (and the verdict cache) sees the same sanitised text:
 
 What remains is judged for what it describes, so a caption earns only what its prose earns.
 
-Evaluation (`reade.evaluation`) asks what a generator would receive, and a generator reads a short
+Evaluation (`reade.caption_metrics`) asks what a generator would receive, and a generator reads a short
 list as well as prose: there only lists of `EVALUATION_LIST_MIN_ITEMS` items or more are dumps, so
 that the copied instruction ("Fox sitting, documentary") still finds what it states.
 """

@@ -40,7 +40,7 @@ import torch
 from torch import Tensor, nn
 from transformers import DynamicCache
 
-from reade.rl.rollout.decode import TextDecoder, unwrap
+from reade.models.decoding import TextDecoder, unwrap
 
 TOKEN_KEYS = ("input_ids", "attention_mask")
 

@@ -1,4 +1,4 @@
-"""reade.inference: generator profiles and their budgets, fitting captions into them, outputs that do
+"""reade.inference: generator windows and their budgets, fitting captions into them, outputs that do
 not parse, conditions in every accepted form, the untrained tiny default end to end, and the
 resumable batch file."""
 
@@ -20,14 +20,14 @@ from reade.data.conditions import AudioClip, write_audio
 from reade.errors import ConfigError, DataError
 from reade.inference import (
     GENERATOR_DIR,
-    GeneratorProfile,
+    GeneratorWindow,
     Interpreter,
     Prompter,
     TokenCounter,
     condition_payloads,
     interpret_jsonl,
-    load_profile,
-    profile_from_config,
+    load_generator,
+    generator_from_config,
     read_output,
     sentences,
     token_counter,
@@ -53,12 +53,12 @@ LONG_SENTENCES = [s for part in CAPTION_PARTS for s in sentences(getattr(LONG, p
 
 @pytest.fixture(scope="module")
 def proxy() -> TokenCounter:
-    return token_counter(GeneratorProfile("proxy", 10))
+    return token_counter(GeneratorWindow("proxy", 10))
 
 
 def exact_prompter(proxy: TokenCounter, max_tokens: int, **options) -> Prompter:
     """A prompter whose budget is exactly `max_tokens`, counted with the proxy's vocabulary."""
-    return Prompter(GeneratorProfile("test", max_tokens, **options), TokenCounter("test", True, proxy.tokenizer))
+    return Prompter(GeneratorWindow("test", max_tokens, **options), TokenCounter("test", True, proxy.tokenizer))
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +70,15 @@ def rows_of(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-# ---- profiles --------------------------------------------------------------------------------------
+# ---- generators --------------------------------------------------------------------------------------
 
 
-def test_every_shipped_profile_loads_and_says_where_its_window_comes_from():
+def test_every_shipped_generator_loads_and_says_where_its_window_comes_from():
     assert sorted(p.stem for p in GENERATOR_DIR.glob("*.yaml")) == sorted(WINDOWS)
     for name, window in WINDOWS.items():
-        profile = load_profile(name)
-        assert (profile.name, profile.max_tokens, profile.reserved_tokens) == (name, window, 1)
-        assert profile.parts[0] == "dense" and sorted(profile.parts) == sorted(CAPTION_PARTS)
+        generator = load_generator(name)
+        assert (generator.name, generator.max_tokens, generator.reserved_tokens) == (name, window, 1)
+        assert generator.parts[0] == "dense" and sorted(generator.parts) == sorted(CAPTION_PARTS)
         text = (GENERATOR_DIR / f"{name}.yaml").read_text()
         assert "Where" in text and str(window) in text.split("defaults:")[0]
 
@@ -87,7 +87,7 @@ def test_every_shipped_profile_loads_and_says_where_its_window_comes_from():
 def test_interpret_config_composes_with_every_generator(name, tmp_path):
     cfg = compose_config("interpret", [f"generator={name}"], tmp_path)
     check_known_keys(cfg)
-    assert profile_from_config(cfg.generator) == load_profile(name)
+    assert generator_from_config(cfg.generator) == load_generator(name)
     assert cfg.checkpoint is None and cfg.on_error == "raise"
 
 
@@ -107,26 +107,26 @@ def test_misspelt_interpret_overrides_fail_at_compose_time(override, tmp_path):
         (dict(proxy_margin=0.0), "proxy_margin"),
     ],
 )
-def test_bad_profiles_are_refused_by_name(options, message):
+def test_bad_generators_are_refused_by_name(options, message):
     with pytest.raises(ConfigError, match=message):
-        GeneratorProfile(**{"name": "bad", "max_tokens": 100, **options})
+        GeneratorWindow(**{"name": "bad", "max_tokens": 100, **options})
 
 
 def test_unknown_generator_and_misspelt_key_name_the_file(tmp_path):
     with pytest.raises(ConfigError, match="known: cogvideox, hunyuanvideo, wan2_1"):
-        load_profile("sora")
+        load_generator("sora")
     file = tmp_path / "mine.yaml"
     file.write_text("name: mine\nmax_tokens: 77\nreserved_tokns: 1\n")
     with pytest.raises(ConfigError, match=f"{file}.*reserved_tokns"):
-        load_profile(file)
+        load_generator(file)
 
 
 # ---- counting --------------------------------------------------------------------------------------
 
 
 def test_the_generators_own_tokenizer_counts_when_it_loads_offline():
-    profile = GeneratorProfile("local", 60, tokenizer=str(TINY_TOKENIZER_DIR))
-    prompter = Prompter(profile)
+    generator = GeneratorWindow("local", 60, tokenizer=str(TINY_TOKENIZER_DIR))
+    prompter = Prompter(generator)
     assert prompter.counter.exact and prompter.counter.name == str(TINY_TOKENIZER_DIR)
     assert prompter.budget == 60  # no margin for an exact count
     own = AutoTokenizer.from_pretrained(TINY_TOKENIZER_DIR)
@@ -135,8 +135,8 @@ def test_the_generators_own_tokenizer_counts_when_it_loads_offline():
 
 
 def test_a_tokenizer_that_is_not_here_falls_back_to_the_proxy_with_its_margin():
-    profile = load_profile("cogvideox")  # its hub tokenizer cannot be downloaded here
-    prompter = Prompter(profile)
+    generator = load_generator("cogvideox")  # its hub tokenizer cannot be downloaded here
+    prompter = Prompter(generator)
     assert not prompter.counter.exact and "proxy" in prompter.counter.name
     assert prompter.budget == math.floor(226 * 0.9)
     assert prompter.count("A cat.") == prompter.counter("A cat.") + 1  # T5's </s>
@@ -187,7 +187,7 @@ def test_an_opening_sentence_longer_than_the_window_is_cut_at_a_clause_or_a_word
     assert head.startswith(fitted.text) and 0 < len(fitted.text.split()) < len(head.split())
 
 
-def test_the_profile_decides_the_order_and_repeats_go_once(proxy):
+def test_the_generator_decides_the_order_and_repeats_go_once(proxy):
     caption = StructuredCaption(**{**LONG.to_dict(), "main_object": LONG_SENTENCES[0]})
     fitted = exact_prompter(proxy, 1000, parts=["dense", "camera", "main_object"]).for_caption(caption)
     assert fitted.text == " ".join([*LONG_SENTENCES[:2], LONG.camera])
@@ -195,24 +195,24 @@ def test_the_profile_decides_the_order_and_repeats_go_once(proxy):
 
 
 def test_no_prompt_exceeds_its_budget(proxy, synthetic_dir):
-    """Every gold caption of the synthetic train split (and LONG) under every shipped profile and a
+    """Every gold caption of the synthetic train split (and LONG) under every shipped generator and a
     range of windows, counted by the counter each prompter uses; prompts are made of the caption's own
     sentences in order, the opening one perhaps cut."""
     captions = [StructuredCaption.from_dict(r["caption"]) for r in rows_of(synthetic_dir / "train.jsonl")] + [LONG]
-    prompters = [Prompter(load_profile(name), proxy) for name in WINDOWS]
+    prompters = [Prompter(load_generator(name), proxy) for name in WINDOWS]
     prompters += [exact_prompter(proxy, window, reserved_tokens=1) for window in (4, 9, 17, 33, 65, 129)]
     checked = 0
     for prompter in prompters:
         for caption in captions:
             fitted = prompter.for_caption(caption)
             assert fitted.tokens == prompter.count(fitted.text) <= prompter.budget
-            own = [s for part in prompter.profile.parts for s in sentences(getattr(caption, part))]
+            own = [s for part in prompter.generator.parts for s in sentences(getattr(caption, part))]
             got = sentences(fitted.text)
             if got and got[0] not in own:  # an opening sentence cut to fit
                 assert fitted.truncated and own[0].startswith(got[0][:-1])
                 got = got[1:]
             rest = iter(own)
-            assert all(s in rest for s in got)  # whole sentences of the caption, in the profile's order
+            assert all(s in rest for s in got)  # whole sentences of the caption, in the generator's order
             checked += 1
     assert checked == len(prompters) * len(captions)
 

@@ -1,6 +1,6 @@
 """`rollout=hf`: the policy samples its own completions in this process, with a KV cache.
 
-The decode loop is `reade.rl.rollout.decode` (the model's forward for the prompt, lean steps after
+The decode loop is `reade.models.decoding` (the model's forward for the prompt, lean steps after
 it); the log-prob of each sampled token is read off the step that drew it, so the GRPO loop never
 runs a separate forward pass for the sampling log-probs.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from reade.models.decoding import Sampler, decode, text_decoder
 from reade.rl.rollout.base import Rollouts, RolloutEngine, completion_mask
-from reade.rl.rollout.decode import Sampler, decode, text_decoder
 
 
 class HFRollout(RolloutEngine):

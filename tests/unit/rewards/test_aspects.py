@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from reade.evaluation import EvalItem, aspect_texts, evaluate_items, split_metrics
+from reade.caption_metrics import EvalItem, aspect_texts, evaluate_items, split_metrics
 from reade.rewards.aspects import aspect_elements, merged
 from reade.rewards.judges.lexical import LexicalJudge
 from reade.schema import SampleKeyElements, StructuredCaption, render_output

@@ -1,4 +1,5 @@
-"""The HF engine's decode loop for Qwen2-family decoders (Qwen2.5, the Qwen2.5-Omni thinker).
+"""The KV-cache decode loop for Qwen2-family decoders (Qwen2.5, the Qwen2.5-Omni thinker): the hf rollout
+engine's sampling (reade.rl.rollout.hf) and every greedy decode (evaluation, the stages' test loops, inference).
 
 Why not `generate`: on the tiny default most of a `generate` step is not arithmetic. On this CPU,
 for 16 rows of 1.5k logits, `torch.multinomial` takes 0.37 ms (it draws an exponential variate per

@@ -20,11 +20,11 @@ from huggingface_hub.utils import validate_repo_id
 
 from reade.data.conditions import ConditionError, condition_payload, read_condition
 from reade.errors import ConfigError, DataError
-from reade.inference.profiles import GeneratorProfile, Prompter, load_profile
+from reade.inference.generator_prompts import GeneratorWindow, Prompter, load_generator
 from reade.models.backbone import DTYPES, backbone_kind, load_backbone
+from reade.models.decoding import Sampler, decode, text_decoder
 from reade.models.tiny import TinyDims, materialize_tiny
 from reade.models.tokenizer import reserved_problem
-from reade.rl.rollout.decode import Sampler, decode, text_decoder
 from reade.schema import (
     CONDITION_KINDS,
     Condition,
@@ -99,8 +99,8 @@ def read_output(raw: str, instruction: str, prompter: Prompter, checkpoint: str 
         prompt_parts=prompt.parts,
         prompt_truncated=prompt.truncated,
         generator={
-            "name": prompter.profile.name,
-            "max_tokens": prompter.profile.max_tokens,
+            "name": prompter.generator.name,
+            "max_tokens": prompter.generator.max_tokens,
             "budget": prompter.budget,
             "counter": prompter.counter.name,
             "exact_count": prompter.counter.exact,
@@ -155,9 +155,9 @@ class RowError(DataError):
 
 
 class Interpreter:
-    """A loaded checkpoint, its processor and a generator profile: instructions in, interpretations out.
+    """A loaded checkpoint, its processor and a generator window: instructions in, interpretations out.
 
-    Decoding is the repository's KV-cache loop (`reade.rl.rollout.decode`), greedy unless
+    Decoding is the repository's KV-cache loop (`reade.models.decoding`), greedy unless
     `sample=True`; special tokens other than the end of turn are never produced.
     """
 
@@ -182,7 +182,7 @@ class Interpreter:
         *,
         device: str = "cpu",
         dtype: str = "float32",
-        generator: str | GeneratorProfile = "cogvideox",
+        generator: str | GeneratorWindow = "cogvideox",
         max_new_tokens: int = MAX_NEW_TOKENS,
         cache_dir: str | Path | None = None,
         kind: str | None = None,
@@ -195,7 +195,7 @@ class Interpreter:
         the folder's config.json when not given."""
         if dtype not in DTYPES:
             raise ConfigError(f"dtype {dtype!r} is not one of {list(DTYPES)}")
-        profile = generator if isinstance(generator, GeneratorProfile) else load_profile(generator)
+        generator = generator if isinstance(generator, GeneratorWindow) else load_generator(generator)
         if path is None:
             cache = Path(cache_dir) if cache_dir is not None else Path(os.environ.get("READE_ROOT", ".")) / ".cache"
             folder = materialize_tiny(cache, TinyDims(), seed=0)
@@ -210,7 +210,7 @@ class Interpreter:
         except (OSError, ValueError) as error:
             where = "" if Path(source).exists() else "no such folder, and the hub (or its offline cache) has no such model: "
             raise ConfigError(f"checkpoint {source}: {where}{str(error).splitlines()[0]}") from None
-        return cls(model.to(torch.device(device)), processor, Prompter(profile), checkpoint=checkpoint,
+        return cls(model.to(torch.device(device)), processor, Prompter(generator), checkpoint=checkpoint,
                    max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
 
     def interpret(self, instruction: str, conditions: Sequence[Any] = (), *, sample: bool = False,

@@ -1,5 +1,5 @@
-"""The distributed strategies of reade.train: which stage runs under which, `trainer=fsdp`'s strategy,
-and the trained model made whole after a sharded fit.
+"""Sharding in reade.train: which stage runs under which Lightning strategy (`trainer.strategy`),
+`trainer=fsdp`'s strategy, and the trained model made whole after a sharded fit.
 
 reade.train runs one Trainer through test (untrained), fit and test again. Lightning wraps the
 LightningModule in a root FSDP unit at each call's setup, unless some submodule is an FSDP unit
@@ -69,7 +69,7 @@ def strategy_class(node: Any) -> type[Strategy] | None:
     return None
 
 
-def check_strategy(cfg: DictConfig) -> None:
+def check_sharding(cfg: DictConfig) -> None:
     """Refuse, before any work, a strategy the stage cannot train under.
 
     A stage module with `RUNS_SHARDED = False` (GRPO: manual optimisation that logs the norm of whole

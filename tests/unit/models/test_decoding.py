@@ -9,8 +9,8 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from reade.data.synthetic.trajectory import camera_trajectory
+from reade.models.decoding import Sampler, TextDecoder, decode, greedy_completions, sample_tokens, text_decoder
 from reade.rl.logprobs import completion_logits, token_logprobs
-from reade.rl.rollout.decode import Sampler, TextDecoder, decode, greedy_completions, sample_tokens, text_decoder
 
 TEXT = ["A red fox runs through snow, pan left", "Garden, zoom in", "A robot dances on a stage under blue light"]
 

@@ -28,8 +28,11 @@ Every accuracy, quality and rate comes with a bootstrap 95 % interval over rows
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from reade.results.intervals import with_interval
@@ -38,6 +41,8 @@ from reade.rewards.elements import element_list
 from reade.rewards.judges.base import ElementQuery, Judge, QualityQuery
 from reade.rewards.text import EVALUATION_LIST_MIN_ITEMS, caption_text, sanitised
 from reade.schema import CONDITION_KINDS, FREE, SampleKeyElements, StructuredCaption, parse_output
+
+log = logging.getLogger(__name__)
 
 # accuracies also reported per reasoning mode (`acc_derived_riddle_in_context`)
 GROUPED = ("inferable_dense", "derived")
@@ -161,3 +166,55 @@ def split_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
         metrics.update(with_interval(rate, [float(row[field]) for row in rows], [1.0] * len(rows)))
     metrics["samples"] = float(len(rows))
     return metrics
+
+
+def caption_scores(judge: Judge, rows: list[dict], outputs: list[dict], samples_path: Path, tag: str = "") -> dict[str, float]:
+    """`outputs` (a decoded row each: its `id` and `output`, and whatever else the decoder recorded)
+    scored per aspect against the test `rows` with the same ids: `eval/<metric><tag>` numbers (an
+    interval's bounds `eval/<metric><tag>_ci_low`), and one JSON line per output (what the decoder
+    recorded, the row's key elements, then elements, found, quality) in `samples_path`: with its key
+    elements the file is `reade.score` input as it stands (`prediction_field=output`)."""
+    by_id = {row["id"]: row for row in rows}
+    unknown = [output["id"] for output in outputs if output["id"] not in by_id]
+    if unknown:
+        raise ValueError(f"outputs for rows the test split does not hold: {unknown[:5]}")
+    items = []
+    for output in outputs:
+        row = by_id[output["id"]]
+        items.append(EvalItem(row["id"], output["output"], SampleKeyElements.from_dict(json.loads(row["key_elements"])),
+                              StructuredCaption.from_dict(json.loads(row["caption"])) if row["caption"] else None,
+                              kinds=frozenset(c["kind"] for c in row["conditions"]), group=row.get("reasoning")))
+    scores, samples = evaluate_items(judge, items)
+    samples_path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [{**output, "key_elements": item.key_elements.to_dict(), **sample}
+             for output, item, sample in zip(outputs, items, samples)]
+    samples_path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    log.info("caption metrics%s over %d rows (%s judge): %s", tag, len(items), judge.backend,
+             ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.startswith("acc_") and "_ci_" not in k))
+    return {f"eval/{tagged(k, tag)}": v for k, v in scores.items()}
+
+
+def tagged(name: str, tag: str) -> str:
+    """`acc_dense` -> `acc_dense_before`, and `acc_dense_ci_low` -> `acc_dense_before_ci_low`."""
+    for bound in ("_ci_low", "_ci_high"):
+        if name.endswith(bound):
+            return f"{name[: -len(bound)]}{tag}{bound}"
+    return f"{name}{tag}"
+
+
+def report_lines(scores: dict[str, float], judge: str) -> list[str]:
+    """The printed table of `caption_scores`' numbers: each accuracy with its 95 % interval, the
+    inferable-only accuracy beside it where the rows record provenance."""
+
+    def cell(key: str) -> str:
+        if f"eval/{key}" not in scores:
+            return ""
+        return f"{scores[f'eval/{key}']:.3f} [{scores[f'eval/{key}_ci_low']:.3f}, {scores[f'eval/{key}_ci_high']:.3f}]"
+
+    lines = [f"{int(scores['eval/samples'])} held-out rows, {judge} judge: format rate {scores['eval/format_rate']:.3f}, "
+             f"six-part answer rate {scores['eval/answer_rate']:.3f}",
+             f"{'aspect':<12} {'accuracy [95% CI]':<24} {'inferable only [95% CI]':<24} {'quality':>7}"]
+    lines += [f"{a:<12} {cell(f'acc_{a}'):<24} {cell(f'acc_inferable_{a}'):<24} {scores[f'eval/quality_{a}']:>7.2f}"
+              for a in ASPECT_PARTS]
+    return lines + [f"dense, {source:<21} {cell(f'acc_{source}')}" for source in ("text", "condition", "derived")
+                    if f"eval/acc_{source}" in scores]

