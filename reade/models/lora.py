@@ -19,7 +19,7 @@ LORA_KEYS = {"enabled", "r", "alpha", "dropout", "target_modules"}
 
 
 def lora_config(options: dict[str, Any], language_model_prefix: str | None) -> LoraConfig | None:
-    """`options` is the whole `backbone.lora` node (its defaults live in reade.config); None when disabled.
+    """`options` is the whole `backbone.lora` node (its defaults live in reade.config.backbone); None when disabled.
 
     A list of module names is scoped to the language model when `language_model_prefix` is given:
     the Omni audio tower also has `q_proj`/`k_proj`/`v_proj`, and adapting the towers is not the

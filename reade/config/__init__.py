@@ -1,0 +1,61 @@
+"""Structured-config schemas, one module per config group, registered in Hydra's ConfigStore.
+
+Each YAML option names its schema first in its defaults list (`- base_backbone`, Hydra's schema
+pattern), so a misspelt key in a YAML file or a `+key=value` override is an error at compose time,
+and a value of the wrong type (`stage.optimizer.lr=fast`) is rejected before any model is built.
+A stage's schema is its settings object: the module and the DataModule get it as it is.
+"""
+
+from __future__ import annotations
+
+from hydra.core.config_store import ConfigStore
+
+from reade.config.backbone import BackboneConfig
+from reade.config.callbacks import CallbacksConfig
+from reade.config.camera_pretrain import CameraPretrainStageConfig
+from reade.config.condition import ConditionConfig
+from reade.config.data import DataConfig
+from reade.config.grpo import GRPOStageConfig
+from reade.config.judge import EmbeddingJudgeConfig, HFJudgeConfig, LexicalJudgeConfig, OpenAIJudgeConfig, VLLMJudgeConfig
+from reade.config.keys import check_known_keys
+from reade.config.logger import CSVLoggerConfig, WandbLoggerConfig
+from reade.config.paths import PathsConfig
+from reade.config.reward import RewardConfig
+from reade.config.rollout import HFRolloutConfig, VLLMRolloutConfig
+from reade.config.sft import SFTStageConfig
+from reade.config.trainer import TrainerConfig
+from reade.inference.generator_prompts import GeneratorWindow
+
+__all__ = ["DataConfig", "check_known_keys", "register"]
+
+
+def register() -> None:
+    """Put every schema in the ConfigStore; idempotent, called on `import reade.config`."""
+    store = ConfigStore.instance()
+    for group, name, node in [
+        ("paths", "base_paths", PathsConfig),
+        ("backbone", "base_backbone", BackboneConfig),
+        ("condition", "base_condition", ConditionConfig),
+        ("data", "base_data", DataConfig),
+        ("stage", "base_sft", SFTStageConfig),
+        ("stage", "base_grpo", GRPOStageConfig),
+        ("stage", "base_camera_pretrain", CameraPretrainStageConfig),
+        ("rollout", "base_hf", HFRolloutConfig),
+        ("rollout", "base_vllm", VLLMRolloutConfig),
+        ("trainer", "base_trainer", TrainerConfig),
+        ("callbacks", "base_callbacks", CallbacksConfig),
+        ("logger", "base_wandb", WandbLoggerConfig),
+        ("logger", "base_csv", CSVLoggerConfig),
+        ("reward", "base_reward", RewardConfig),
+        ("judge", "base_lexical", LexicalJudgeConfig),
+        ("judge", "base_embedding", EmbeddingJudgeConfig),
+        ("judge", "base_openai", OpenAIJudgeConfig),
+        ("judge", "base_hf", HFJudgeConfig),
+        ("judge", "base_vllm", VLLMJudgeConfig),
+        ("generator", "base_generator", GeneratorWindow),
+    ]:
+        store.store(group=group, name=name, node=node)
+
+
+register()
+

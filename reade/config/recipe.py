@@ -1,0 +1,45 @@
+"""What every stage's settings hold: the optimizer, the learning-rate schedule and the held-out evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class OptimizerConfig:
+    _target_: str = "torch.optim.AdamW"
+    _partial_: bool = True
+    lr: float = 1e-5
+    weight_decay: float = 0.01
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+
+
+@dataclass
+class SchedulerConfig:
+    _target_: str = "transformers.get_cosine_schedule_with_warmup"
+    _partial_: bool = True
+    num_warmup_steps: int = 200
+
+
+@dataclass
+class ConstantSchedulerConfig(SchedulerConfig):
+    """Paper Table 10, stage 2: a constant learning rate after a linear warm-up."""
+
+    _target_: str = "transformers.get_constant_schedule_with_warmup"
+    num_warmup_steps: int = 50
+
+
+@dataclass
+class EvalConfig:
+    """Greedy decoding of held-out instructions, before and after training."""
+
+    limit: int = 32
+    batch_size: int = 8
+    max_new_tokens: int = 768
+    untrained: bool = True
+    # After training, the per-aspect caption metrics of `reade.evaluate` (eval/acc_*, eval/quality_*)
+    # of the outputs the test loop decoded, with the run's judge; the rows need key_elements.
+    captions: bool = True
+    # The same for the model the stage starts from (eval/acc_*_before): what GRPO did to the
+    # captions; off where that model is untrained (its outputs take minutes to judge and find nothing).
+    captions_before: bool = False
