@@ -51,7 +51,8 @@ def train(cfg: DictConfig, start: Callable[[], str | None] | None = None) -> dic
     check_known_keys(cfg)
     check_sharding(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    datamodule = build(cfg.stage.datamodule)
+    settings = OmegaConf.to_object(cfg.stage)  # the stage's schema object (SFTSettings, GRPOSettings, ...), as it is
+    datamodule = build(cfg.stage.datamodule)(settings=settings)
     datamodule.load()  # rows checked before minutes go into an upstream stage or a large backbone; lengths below
     caption_rows = _caption_rows(cfg)
     init = start() if start is not None else _alone(cfg)
@@ -63,7 +64,7 @@ def train(cfg: DictConfig, start: Callable[[], str | None] | None = None) -> dic
     load = partial(backbone_from_config, cfg.backbone, cfg.paths.cache_dir, cfg.condition.kinds, init_checkpoint=init)
     model, processor = load()
     datamodule.processor = processor
-    module = build(cfg.stage.module, model=model, processor=processor)
+    module = build(cfg.stage.module)(model, processor, settings=settings)
     before, after = module.EVAL_TAGS
 
     logger = make_logger(cfg)

@@ -177,12 +177,12 @@ def make_judge(name: str):
 def run_ours(args) -> dict:
     import lightning as L
     import torch
-    from transformers import get_constant_schedule
-
+    from reade.config.data import DataConfig
+    from reade.config.grpo import GRPOSettings, SamplingConfig
+    from reade.config.recipe import ConstantSchedulerConfig, EvalConfig, OptimizerConfig
     from reade.lit.grpo import GRPODataModule, GRPOModule
     from reade.models.backbone import load_backbone
     from reade.rewards.content import RewardWeights
-    from reade.rl.rollout.base import SamplingSettings
 
     load_avg = os.getloadavg()
     started = time.perf_counter()
@@ -200,20 +200,18 @@ def run_ours(args) -> dict:
         from reade.rl.rollout.hf import HFRollout
 
         rollout = HFRollout
-    datamodule = GRPODataModule(
-        train_file=str(args.data_dir / "train.jsonl"), test_file=None, kinds=[], on_error="raise",
-        prompts_per_step=PROMPTS_PER_STEP, eval_batch_size=1, eval_limit=0, seed=SEED,
+    settings = GRPOSettings(
+        prompts_per_step=PROMPTS_PER_STEP, group_size=GROUP, micro_batch_size=MICRO_BATCH, beta=BETA, epsilon_low=EPSILON,
+        epsilon_high=EPSILON, max_grad_norm=MAX_GRAD_NORM, instruction_dropout=0.0, share_prompts=args.share_prompts,
+        log_completions_every=0, max_nan_share=1.0, max_nan_steps=1,  # a benchmark times every step: never stopped
+        sampling=SamplingConfig(max_new_tokens=args.max_new_tokens, temperature=1.0),
+        optimizer=OptimizerConfig(lr=LR, weight_decay=0.0), scheduler=ConstantSchedulerConfig(num_warmup_steps=0),
+        eval=EvalConfig(limit=0, batch_size=1, max_new_tokens=args.max_new_tokens),
     )
-    module = GRPOModule(
-        model, processor, rollout=rollout, sampling=SamplingSettings(max_new_tokens=args.max_new_tokens, temperature=1.0),
-        judge=make_judge(args.judge), reward=RewardWeights(),
-        optimizer=functools.partial(torch.optim.AdamW, lr=LR, weight_decay=0.0), scheduler=get_constant_schedule,
-        group_size=GROUP, micro_batch_size=MICRO_BATCH, num_iterations=1, beta=BETA, epsilon_low=EPSILON,
-        epsilon_high=EPSILON, use_bias_correction_kl=False, loss_type="grpo", scale_rewards="group",
-        mask_truncated_completions=False, max_grad_norm=MAX_GRAD_NORM, instruction_dropout=0.0, max_prompt_length=1024,
-        share_prompts=args.share_prompts, seed=SEED, eval_max_new_tokens=args.max_new_tokens, log_completions_every=0,
-        max_nan_share=1.0, max_nan_steps=1,  # a benchmark times every step: never stopped
-    )
+    data = DataConfig(name="bench", train_file=str(args.data_dir / "train.jsonl"))
+    datamodule = GRPODataModule(settings=settings, data=data, kinds=[], seed=SEED)
+    module = GRPOModule(model, processor, settings=settings, rollout=rollout, judge=make_judge(args.judge),
+                        reward=RewardWeights(), seed=SEED)
 
     engine_generate = module.rollout.generate
 

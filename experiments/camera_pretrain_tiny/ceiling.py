@@ -24,6 +24,9 @@ import numpy as np
 import torch
 from transformers import get_cosine_schedule_with_warmup
 
+from reade.config.camera_pretrain import CameraDataConfig, CameraPretrainSettings
+from reade.config.data import DataConfig
+from reade.config.recipe import EvalConfig
 from reade.lit.camera_pretrain import CameraCaptionCollator, CameraPretrainDataModule, caption_loss
 from reade.models.backbone import load_backbone
 from reade.models.camera_encoder import splice_camera_tokens
@@ -63,9 +66,11 @@ def soft_prompt(args) -> None:
 
 def _data(args, processor) -> CameraPretrainDataModule:
     folder = Path(args.data)
-    dm = CameraPretrainDataModule(processor, train_file=str(folder / "train.jsonl"), val_file=None,
-                                  test_file=str(folder / "test.jsonl"), synthesize=None, on_error="raise",
-                                  batch_size=args.batch_size, eval_batch_size=32, eval_limit=args.eval, max_length=1024)
+    settings = CameraPretrainSettings(
+        batch_size=args.batch_size, eval=EvalConfig(limit=args.eval, batch_size=32),
+        data=CameraDataConfig(train_file=str(folder / "train.jsonl"), test_file=str(folder / "test.jsonl"), synthesize=None))
+    dm = CameraPretrainDataModule(settings=settings, data=DataConfig(name="ceiling", train_file="", max_length=1024),
+                                  processor=processor)
     dm.load()
     return dm
 

@@ -172,7 +172,7 @@ def run_sft(spec: Spec, record: Record, output_dir: str) -> None:
     d = decoder_of(model.config)
     rows = shape.rows * shape.micro_batches
     flops = rows * train_flops(shape.tokens, record.data["setup"]["matmul_parameters"], d.layers, d.hidden, lora)
-    module = build(cfg.stage.module, model=model, processor=made)
+    module = build(cfg.stage.module)(model, made, settings=OmegaConf.to_object(cfg.stage))
     fit(cfg, module, [batch] * (shape.micro_batches * (WARMUP_STEPS + spec.steps)), record, spec,
         lambda trainer: {"tokens": rows * shape.tokens, "flops": flops})
 
@@ -203,7 +203,7 @@ def run_grpo(spec: Spec, record: Record, output_dir: str) -> None:
     record.data["setup"]["shape"] = asdict(shape)
     rows = grpo_rows(made, shape, cfg.stage.prompts_per_step)
     d = decoder_of(model.config)
-    module = build(cfg.stage.module, model=model, processor=made)
+    module = build(cfg.stage.module)(model, made, settings=OmegaConf.to_object(cfg.stage))
     work = grpo_work(shape, record.data["setup"]["matmul_parameters"], d.layers, d.hidden, lora, cfg.stage.beta != 0.0)
     fit(cfg, module, [rows] * (WARMUP_STEPS + spec.steps), record, spec, work)
 

@@ -12,17 +12,17 @@ from hydra.core.config_store import ConfigStore
 
 from reade.config.backbone import BackboneConfig
 from reade.config.callbacks import CallbacksConfig
-from reade.config.camera_pretrain import CameraPretrainStageConfig
+from reade.config.camera_pretrain import CameraPretrainSettings
 from reade.config.condition import ConditionConfig
 from reade.config.data import DataConfig
-from reade.config.grpo import GRPOStageConfig
+from reade.config.grpo import GRPOSettings
 from reade.config.judge import EmbeddingJudgeConfig, HFJudgeConfig, LexicalJudgeConfig, OpenAIJudgeConfig, VLLMJudgeConfig
 from reade.config.keys import check_known_keys
 from reade.config.logger import CSVLoggerConfig, WandbLoggerConfig
 from reade.config.paths import PathsConfig
 from reade.config.reward import RewardConfig
 from reade.config.rollout import HFRolloutConfig, VLLMRolloutConfig
-from reade.config.sft import SFTStageConfig
+from reade.config.sft import SFTSettings
 from reade.config.trainer import TrainerConfig
 from reade.inference.generator_prompts import GeneratorWindow
 
@@ -37,9 +37,9 @@ def register() -> None:
         ("backbone", "base_backbone", BackboneConfig),
         ("condition", "base_condition", ConditionConfig),
         ("data", "base_data", DataConfig),
-        ("stage", "base_sft", SFTStageConfig),
-        ("stage", "base_grpo", GRPOStageConfig),
-        ("stage", "base_camera_pretrain", CameraPretrainStageConfig),
+        ("stage", "base_sft", SFTSettings),
+        ("stage", "base_grpo", GRPOSettings),
+        ("stage", "base_camera_pretrain", CameraPretrainSettings),
         ("rollout", "base_hf", HFRolloutConfig),
         ("rollout", "base_vllm", VLLMRolloutConfig),
         ("trainer", "base_trainer", TrainerConfig),

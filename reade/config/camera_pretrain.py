@@ -1,4 +1,8 @@
-"""The settings of `stage=camera_pretrain`: the camera encoder's own stage and its camera-to-text data."""
+"""The settings of `stage=camera_pretrain`: the camera encoder's own stage and its camera-to-text data.
+
+`CameraPretrainSettings` is the stage node and the recipe the module and the DataModule read as it
+is; `module` / `datamodule` name their classes and what they take from other config groups.
+"""
 
 from __future__ import annotations
 
@@ -37,32 +41,27 @@ class CameraDataConfig:
 
 
 @dataclass
-class CameraPretrainModuleConfig:
+class CameraPretrainModuleNode:
+    """`reade.lit.camera_pretrain.CameraPretrainModule`, called with the model, its processor and the
+    settings; from other groups: the run folder."""
+
     _target_: str = "reade.lit.camera_pretrain.CameraPretrainModule"
-    optimizer: Any = "${stage.optimizer}"
-    scheduler: Any = "${stage.scheduler}"
-    max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
-    train_backbone: bool = "${stage.train_backbone}"  # type: ignore[assignment]
-    samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
+    _partial_: bool = True
+    output_dir: Any = "${paths.output_dir}"
 
 
 @dataclass
-class CameraPretrainDataModuleConfig:
+class CameraPretrainDataModuleNode:
+    """`reade.lit.camera_pretrain.CameraPretrainDataModule`, called with the settings (whose `data`
+    names its splits); from other groups: `data`'s error policy, row length and workers."""
+
     _target_: str = "reade.lit.camera_pretrain.CameraPretrainDataModule"
-    train_file: str = "${stage.data.train_file}"
-    val_file: Optional[str] = "${stage.data.val_file}"
-    test_file: Optional[str] = "${stage.data.test_file}"
-    synthesize: Any = "${stage.data.synthesize}"
-    on_error: str = "${data.on_error}"
-    batch_size: int = "${stage.batch_size}"  # type: ignore[assignment]
-    eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]
-    eval_limit: int = "${stage.eval.limit}"  # type: ignore[assignment]
-    max_length: int = "${data.max_length}"  # type: ignore[assignment]
-    num_workers: int = "${data.num_workers}"  # type: ignore[assignment]
+    _partial_: bool = True
+    data: Any = "${data}"
 
 
 @dataclass
-class CameraPretrainStageConfig:
+class CameraPretrainSettings:
     """Camera encoder pretraining (DESIGN.md section 1): camera-to-text on trajectories labelled by
     the describer, the backbone frozen, the camera encoder (ViT + projector) trained. Its data is its
     own (`stage.data`): the `data` group feeds the SFT and GRPO stages. `upstream` / `init_checkpoint`
@@ -85,5 +84,5 @@ class CameraPretrainStageConfig:
     optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=1e-4))
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     eval: EvalConfig = field(default_factory=lambda: EvalConfig(limit=256, batch_size=32, max_new_tokens=32))
-    module: CameraPretrainModuleConfig = field(default_factory=CameraPretrainModuleConfig)
-    datamodule: CameraPretrainDataModuleConfig = field(default_factory=CameraPretrainDataModuleConfig)
+    module: CameraPretrainModuleNode = field(default_factory=CameraPretrainModuleNode)
+    datamodule: CameraPretrainDataModuleNode = field(default_factory=CameraPretrainDataModuleNode)

@@ -1,4 +1,10 @@
-"""The settings of `stage=grpo` (and `grpo_depth`, `grpo_camera`, `grpo_pose`): paper stage 2."""
+"""The settings of `stage=grpo` (and `grpo_depth`, `grpo_camera`, `grpo_pose`): paper stage 2.
+
+`GRPOSettings` is the stage node and the recipe the module and the DataModule read as it is
+(`settings.beta`, `settings.optimizer.lr`); `module` / `datamodule` name their classes and what they
+take from other config groups. A new setting is one field here (and a line in conf/stage/grpo.yaml
+when its value there differs).
+"""
 
 from __future__ import annotations
 
@@ -20,55 +26,33 @@ class SamplingConfig:
 
 
 @dataclass
-class GRPOModuleConfig:
+class GRPOModuleNode:
+    """`reade.lit.grpo.GRPOModule`, called with the model, its processor and the settings; from other
+    groups: the rollout engine, the judge, the reward weights, the seed and the run folder."""
+
     _target_: str = "reade.lit.grpo.GRPOModule"
+    _partial_: bool = True
     rollout: Any = "${rollout}"
-    sampling: Any = "${stage.sampling}"
     judge: Any = "${judge}"
     reward: Any = "${reward}"
-    optimizer: Any = "${stage.optimizer}"
-    scheduler: Any = "${stage.scheduler}"
-    group_size: int = "${stage.group_size}"  # type: ignore[assignment]
-    micro_batch_size: int = "${stage.micro_batch_size}"  # type: ignore[assignment]
-    num_iterations: int = "${stage.num_iterations}"  # type: ignore[assignment]
-    beta: float = "${stage.beta}"  # type: ignore[assignment]
-    epsilon_low: float = "${stage.epsilon_low}"  # type: ignore[assignment]
-    epsilon_high: float = "${stage.epsilon_high}"  # type: ignore[assignment]
-    use_bias_correction_kl: bool = "${stage.use_bias_correction_kl}"  # type: ignore[assignment]
-    loss_type: str = "${stage.loss_type}"
-    scale_rewards: str = "${stage.scale_rewards}"
-    mask_truncated_completions: bool = "${stage.mask_truncated_completions}"  # type: ignore[assignment]
-    max_grad_norm: Optional[float] = "${stage.max_grad_norm}"  # type: ignore[assignment]
-    instruction_dropout: float = "${stage.instruction_dropout}"  # type: ignore[assignment]
-    max_prompt_length: int = "${stage.max_prompt_length}"  # type: ignore[assignment]
-    share_prompts: bool = "${stage.share_prompts}"  # type: ignore[assignment]
-    seed: int = "${seed}"  # type: ignore[assignment]
-    eval_max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
-    log_completions_every: int = "${stage.log_completions_every}"  # type: ignore[assignment]
-    max_nan_share: float = "${stage.max_nan_share}"  # type: ignore[assignment]
-    max_nan_steps: int = "${stage.max_nan_steps}"  # type: ignore[assignment]
-    samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
-    completions_path: str = "${paths.output_dir}/completions.jsonl"
-    steps_path: str = "${paths.output_dir}/steps.jsonl"
+    seed: Any = "${seed}"
+    output_dir: Any = "${paths.output_dir}"
 
 
 @dataclass
-class GRPODataModuleConfig:
+class GRPODataModuleNode:
+    """`reade.lit.grpo.GRPODataModule`, called with the settings; from other groups: the data splits,
+    the condition kinds and the seed of the prompt stream."""
+
     _target_: str = "reade.lit.grpo.GRPODataModule"
-    train_file: str = "${data.train_file}"
-    test_file: Optional[str] = "${data.test_file}"
-    kinds: list[str] = "${condition.kinds}"  # type: ignore[assignment]
-    synthesize: Any = "${data.synthesize}"
-    on_error: str = "${data.on_error}"
-    prompts_per_step: int = "${stage.prompts_per_step}"  # type: ignore[assignment]
-    eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]
-    eval_limit: int = "${stage.eval.limit}"  # type: ignore[assignment]
-    seed: int = "${seed}"  # type: ignore[assignment]
-    num_workers: int = "${data.num_workers}"  # type: ignore[assignment]
+    _partial_: bool = True
+    data: Any = "${data}"
+    kinds: Any = "${condition.kinds}"
+    seed: Any = "${seed}"
 
 
 @dataclass
-class GRPOStageConfig:
+class GRPOSettings:
     """Paper stage 2 (section 3.2.3, D; Table 10). One step = one generation batch of
     `prompts_per_step` prompts × `group_size` completions on each rank, then `num_iterations` (μ)
     optimizer steps over it, each accumulated over micro-batches of `micro_batch_size` completions.
@@ -114,5 +98,5 @@ class GRPOStageConfig:
     optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2.5e-6))
     scheduler: ConstantSchedulerConfig = field(default_factory=ConstantSchedulerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    module: GRPOModuleConfig = field(default_factory=GRPOModuleConfig)
-    datamodule: GRPODataModuleConfig = field(default_factory=GRPODataModuleConfig)
+    module: GRPOModuleNode = field(default_factory=GRPOModuleNode)
+    datamodule: GRPODataModuleNode = field(default_factory=GRPODataModuleNode)

@@ -1,4 +1,8 @@
-"""The settings of `stage=sft` (and `sft_no_cot`): paper stage 1."""
+"""The settings of `stage=sft` (and `sft_no_cot`): paper stage 1.
+
+`SFTSettings` is the stage node and the recipe the module and the DataModule read as it is;
+`module` / `datamodule` name their classes and what they take from other config groups.
+"""
 
 from __future__ import annotations
 
@@ -9,37 +13,29 @@ from reade.config.recipe import EvalConfig, OptimizerConfig, SchedulerConfig
 
 
 @dataclass
-class SFTModuleConfig:
+class SFTModuleNode:
+    """`reade.lit.sft.SFTModule`, called with the model, its processor and the settings; from other
+    groups: the run folder."""
+
     _target_: str = "reade.lit.sft.SFTModule"
-    optimizer: Any = "${stage.optimizer}"
-    scheduler: Any = "${stage.scheduler}"
-    max_new_tokens: int = "${stage.eval.max_new_tokens}"  # type: ignore[assignment]
-    samples_path: str = "${paths.output_dir}/eval_samples{tag}.jsonl"
-    frozen: list[str] = "${stage.frozen}"  # type: ignore[assignment]
+    _partial_: bool = True
+    output_dir: Any = "${paths.output_dir}"
 
 
 @dataclass
-class SFTDataModuleConfig:
+class SFTDataModuleNode:
+    """`reade.lit.sft.SFTDataModule`, called with the settings; from other groups: the data splits
+    and the condition kinds."""
+
     _target_: str = "reade.lit.sft.SFTDataModule"
-    train_file: str = "${data.train_file}"
-    val_file: Optional[str] = "${data.val_file}"
-    test_file: Optional[str] = "${data.test_file}"
-    kinds: list[str] = "${condition.kinds}"  # type: ignore[assignment]
-    synthesize: Any = "${data.synthesize}"
-    on_error: str = "${data.on_error}"
-    batch_size: int = "${stage.batch_size}"  # type: ignore[assignment]
-    eval_batch_size: int = "${stage.eval.batch_size}"  # type: ignore[assignment]
-    eval_limit: int = "${stage.eval.limit}"  # type: ignore[assignment]
-    instruction_dropout: float = "${stage.instruction_dropout}"  # type: ignore[assignment]
-    describe_fraction: float = "${stage.describe_fraction}"  # type: ignore[assignment]
-    max_length: int = "${data.max_length}"  # type: ignore[assignment]
-    num_workers: int = "${data.num_workers}"  # type: ignore[assignment]
-    reasoning: bool = "${stage.reasoning}"  # type: ignore[assignment]
+    _partial_: bool = True
+    data: Any = "${data}"
+    kinds: Any = "${condition.kinds}"
 
 
 @dataclass
-class SFTStageConfig:
-    """The recipe lives in the scalars; `module`/`datamodule` are the `_target_` nodes built from it."""
+class SFTSettings:
+    """CoT-guided SFT (paper section 3.1; Table 10, stage 1)."""
 
     name: str = "sft"
     # The stage whose finished run gives the starting weights (conf/stage/sft.yaml declares it, and
@@ -67,5 +63,5 @@ class SFTStageConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    module: SFTModuleConfig = field(default_factory=SFTModuleConfig)
-    datamodule: SFTDataModuleConfig = field(default_factory=SFTDataModuleConfig)
+    module: SFTModuleNode = field(default_factory=SFTModuleNode)
+    datamodule: SFTDataModuleNode = field(default_factory=SFTDataModuleNode)

@@ -20,29 +20,32 @@ is reloaded from its own folder, so a resumable checkpoint of a 7B run stays sma
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 from peft import PeftModel
 
+from reade.config.camera_pretrain import CameraPretrainSettings
+from reade.config.data import DataConfig
 from reade.data.camera_captions import synthesize_camera
 from reade.data.collate import InterpreterCollator
 from reade.data.conditions import read_condition
 from reade.data.conditions.camera_motion import describe_camera
 from reade.errors import ConfigError, DataError
-from reade.lit.eval_rows import all_rows
+from reade.lit.eval_rows import all_rows, write_samples
 from reade.lit.sft import SFTDataModule
+from reade.lit.splits import SplitsDataModule
 from reade.models.decoding import greedy_completions
 from reade.models.interpreter import InterpreterModel
 from reade.models.processing import IGNORE_INDEX
 from reade.results.intervals import with_interval
 from reade.rewards.camera_motion import camera_motion_correct
+from reade.utils.instantiate import build
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,8 @@ BACKBONE_PREFIX = "model.thinker."
 class CameraPretrainDataModule(SFTDataModule):
     """Camera-to-text splits: each row one camera condition, its target the describer's caption.
 
-    `synthesize` (the stage's `data.synthesize` node) writes the synthetic splits into `train_file`'s
-    folder on first use. Rows are checked in `load()` like every stage's (a bad camera file stops the
+    The splits are the stage's own (`settings.data`; its `synthesize` writes them into `train_file`'s
+    folder on first use); the `data` group gives the error policy, the row length and the workers. Rows are checked in `load()` like every stage's (a bad camera file stops the
     job naming file, line and field, or is skipped with `on_error=skip`); then each trajectory is
     described, which gives the target (`target`) and the gold motions (`motions`).
     """
@@ -61,13 +64,13 @@ class CameraPretrainDataModule(SFTDataModule):
     consumer = "camera_pretrain"
     synthesizer = staticmethod(synthesize_camera)
 
-    def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None,
-                 synthesize: Any, on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int,
-                 max_length: int, num_workers: int = 0):
-        super().__init__(processor, train_file=train_file, val_file=val_file, test_file=test_file, kinds=["camera"],
-                         on_error=on_error, batch_size=batch_size, eval_batch_size=eval_batch_size,
-                         eval_limit=eval_limit, instruction_dropout=0.0, max_length=max_length,
-                         num_workers=num_workers, synthesize=synthesize)
+    def __init__(self, *, settings: CameraPretrainSettings, data: DataConfig, processor=None):
+        own = settings.data
+        SplitsDataModule.__init__(self, {"train": own.train_file, "val": own.val_file, "test": own.test_file}, ["camera"],
+                                  data.on_error, own.synthesize)  # not SFTDataModule.__init__: no SFT settings here
+        self.settings = settings
+        self.data = data
+        self.processor = processor
 
     def load(self) -> None:
         described = set(self.splits)
@@ -85,7 +88,7 @@ class CameraPretrainDataModule(SFTDataModule):
         return summary
 
     def collator(self, *, with_targets: bool, train: bool) -> CameraCaptionCollator:
-        return CameraCaptionCollator(self.processor, with_targets=with_targets, max_length=self.max_length)
+        return CameraCaptionCollator(self.processor, with_targets=with_targets, max_length=self.data.max_length)
 
 
 def _describe(row: dict[str, Any]) -> dict[str, Any]:
@@ -132,8 +135,9 @@ class CameraPretrainModule(L.LightningModule):
 
     EVAL_TAGS = ("_before", "")
 
-    def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
-                 max_new_tokens: int, train_backbone: bool = False, samples_path: str | None = None):
+    def __init__(self, model: torch.nn.Module, processor, *, settings: CameraPretrainSettings, output_dir: str | None = None):
+        """`settings` is the stage's recipe as it is (conf/stage/camera_pretrain.yaml); `output_dir` the
+        run folder (None: no sample file)."""
         super().__init__()
         if not isinstance(model, InterpreterModel):
             raise ConfigError(
@@ -141,8 +145,8 @@ class CameraPretrainModule(L.LightningModule):
                 "(backbone.camera_encoder) or start from a checkpoint folder that has camera_encoder.safetensors"
             )
         self.model = model
-        self.train_backbone = train_backbone
-        if not train_backbone:
+        self.settings = settings
+        if not settings.train_backbone:
             for parameter in model.thinker.parameters():
                 parameter.requires_grad_(False)
             model.thinker.eval()  # frozen: no dropout either
@@ -152,25 +156,22 @@ class CameraPretrainModule(L.LightningModule):
             parameter.requires_grad_(True)
         model.camera_encoder.train()
         self.processor = processor
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.max_new_tokens = max_new_tokens
-        self.samples_path = samples_path
+        self.output_dir = Path(output_dir) if output_dir is not None else None
         self.eval_tag = ""
-        self.strict_loading = train_backbone  # a frozen backbone is left out of checkpoints; see on_load_checkpoint
+        self.strict_loading = settings.train_backbone  # a frozen backbone is left out of checkpoints; see on_load_checkpoint
         self._eval_rows: list[dict[str, Any]] = []
 
     def on_fit_start(self) -> None:
         trainable = [name for name, p in self.model.thinker.named_parameters() if p.requires_grad]
-        if trainable and not self.train_backbone:
+        if trainable and not self.settings.train_backbone:
             raise RuntimeError(f"camera_pretrain: backbone parameters would train: {trainable[:5]}")
-        if self.train_backbone and not trainable:
+        if self.settings.train_backbone and not trainable:
             raise RuntimeError("camera_pretrain: train_backbone is set but no backbone parameter requires grad")
         if not all(p.requires_grad for p in self.model.camera_encoder.parameters()):
             raise RuntimeError("camera_pretrain: some camera encoder parameters are frozen")
 
     def on_train_epoch_start(self) -> None:
-        if not self.train_backbone:
+        if not self.settings.train_backbone:
             self.model.thinker.eval()
 
     def _loss(self, batch: dict[str, Any], split: str) -> torch.Tensor:
@@ -192,7 +193,7 @@ class CameraPretrainModule(L.LightningModule):
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         ids, instructions = batch.pop("ids"), batch.pop("instructions")
         gold, combined = batch.pop("motions"), batch.pop("combined")
-        texts = greedy_completions(self.model, self.processor, batch, self.max_new_tokens)
+        texts = greedy_completions(self.model, self.processor, batch, self.settings.eval.max_new_tokens)
         for sample_id, instruction, text, motions, both in zip(ids, instructions, texts, gold, combined):
             self._eval_rows.append({"id": sample_id, "instruction": instruction, "output": text,
                                     "gold": motions, "combined": both, "correct": camera_motion_correct(text, motions)})
@@ -209,10 +210,8 @@ class CameraPretrainModule(L.LightningModule):
                 hits = [float(row["correct"]) for row in group]
                 self.log_dict(with_interval(f"eval/camera_motion_acc{name}{tag}", hits, [1.0] * len(hits)),
                               rank_zero_only=True)
-        if self.samples_path and self.trainer.is_global_zero:
-            path = Path(self.samples_path.format(tag=tag))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        path = write_samples(self.output_dir, tag, rows) if self.trainer.is_global_zero else None
+        if path is not None:
             log.info("camera motion accuracy%s: %d/%d (single %d/%d); outputs in %s", tag, right, total,
                      right_single, total_single, path)
 
@@ -234,14 +233,14 @@ class CameraPretrainModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         encoder = {id(p) for p in self.model.camera_encoder.parameters()}
-        if not self.train_backbone and any(id(p) not in encoder for p in trainable):
+        if not self.settings.train_backbone and any(id(p) not in encoder for p in trainable):
             raise RuntimeError("camera_pretrain: the optimizer must hold the camera encoder's parameters only")
-        optimizer = self.optimizer_factory(trainable)
-        scheduler = self.scheduler_factory(optimizer, num_training_steps=self.trainer.estimated_stepping_batches)
+        optimizer = build(self.settings.optimizer)(trainable)
+        scheduler = build(self.settings.scheduler)(optimizer, num_training_steps=self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.train_backbone:
+        if self.settings.train_backbone:
             return
         state = checkpoint["state_dict"]
         for key in [k for k in state if k.startswith(BACKBONE_PREFIX)]:

@@ -1,4 +1,5 @@
-"""The held-out rows every rank decoded, as one list: what the test loops' metrics and sample files use.
+"""The held-out rows every rank decoded, as one list: what the test loops' metrics and sample files use
+(`write_samples`: `<run>/eval_samples<tag>.jsonl`).
 
 Under several ranks Lightning's DistributedSampler deals the test split out round robin (row i to
 rank i mod W) and pads the shares to one length by repeating the first rows. Counts summed over
@@ -8,7 +9,9 @@ each row once, in the split's order.
 
 from __future__ import annotations
 
+import json
 from itertools import chain, zip_longest
+from pathlib import Path
 from typing import Any
 
 import torch.distributed as dist
@@ -32,3 +35,13 @@ def all_rows(rows: list[Row]) -> list[Row]:
     shares: list[list[Row] | None] = [None] * dist.get_world_size()
     dist.all_gather_object(shares, rows)
     return merge_shares(shares)
+
+
+def write_samples(output_dir: Path | None, tag: str, rows: list[Row]) -> Path | None:
+    """`rows` as `<output_dir>/eval_samples<tag>.jsonl`, one JSON line each; None without a run folder."""
+    if output_dir is None:
+        return None
+    path = output_dir / f"eval_samples{tag}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path

@@ -32,10 +32,12 @@ import torch
 from peft import PeftModel
 from torch.utils.data import DataLoader
 
+from reade.config.data import DataConfig
+from reade.config.grpo import GRPOSettings
 from reade.data.collate import read_payloads
 from reade.data.prompt_stream import PromptStream
 from reade.errors import DataError
-from reade.lit.eval_rows import all_rows
+from reade.lit.eval_rows import all_rows, write_samples
 from reade.lit.splits import SplitsDataModule
 from reade.models.decoding import greedy_completions
 from reade.rewards.assigner import RewardAssigner
@@ -45,8 +47,9 @@ from reade.rl import shared_prompt
 from reade.rl.logprobs import completion_logits, token_entropy, token_logprobs
 from reade.rl.loss import clip_fractions, group_advantages, group_reward_std, grpo_loss, per_token_kl
 from reade.rl.nan_guard import NanGuard
-from reade.rl.rollout.base import Rollouts, RolloutEngine, SamplingSettings
+from reade.rl.rollout.base import Rollouts, RolloutEngine
 from reade.schema import SampleKeyElements, parse_output
+from reade.utils.instantiate import build
 
 log = logging.getLogger(__name__)
 
@@ -83,34 +86,32 @@ class GRPODataModule(SplitsDataModule):
 
     consumer = "grpo"
 
-    def __init__(self, *, train_file: str, test_file: str | None, kinds: list[str], on_error: str, prompts_per_step: int,
-                 eval_batch_size: int, eval_limit: int, seed: int, num_workers: int = 0, synthesize: Any = None):
-        super().__init__({"train": train_file, "test": test_file}, kinds, on_error, synthesize)
-        self.prompts_per_step = prompts_per_step
-        self.eval_batch_size = eval_batch_size
-        self.eval_limit = eval_limit
+    def __init__(self, *, settings: GRPOSettings, data: DataConfig, kinds: list[str], seed: int):
+        super().__init__({"train": data.train_file, "test": data.test_file}, kinds, data.on_error, data.synthesize)
+        self.settings = settings
+        self.data = data
         self.seed = seed
-        self.num_workers = num_workers
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer
         stream = PromptStream(
             self.splits["train"],
-            self.prompts_per_step,
+            self.settings.prompts_per_step,
             seed=self.seed,
             rank=trainer.global_rank if trainer else 0,
             world_size=trainer.world_size if trainer else 1,
             start_batch=trainer.lightning_module.batches_done if trainer else 0,
         )
-        return DataLoader(stream, batch_size=None, num_workers=self.num_workers)
+        return DataLoader(stream, batch_size=None, num_workers=self.data.num_workers)
 
     def test_dataloader(self) -> DataLoader:
         if "test" not in self.splits:
             raise ValueError("data.test_file is not set: the reward evaluation needs a held-out split")
         dataset = self.splits["test"]
-        if self.eval_limit > 0:
-            dataset = dataset.select(range(min(self.eval_limit, len(dataset))))
-        return DataLoader(dataset, batch_size=self.eval_batch_size, collate_fn=list, num_workers=self.num_workers)
+        limit = self.settings.eval.limit
+        if limit > 0:
+            dataset = dataset.select(range(min(limit, len(dataset))))
+        return DataLoader(dataset, batch_size=self.settings.eval.batch_size, collate_fn=list, num_workers=self.data.num_workers)
 
 
 class GRPOModule(L.LightningModule):
@@ -121,81 +122,34 @@ class GRPOModule(L.LightningModule):
     # children, so FSDP and DeepSpeed would neither shard the copy nor log the norm right (reade.lit.sharding).
     RUNS_SHARDED = False
 
-    def __init__(
-        self,
-        model: torch.nn.Module,
-        processor,
-        *,
-        rollout: Callable[..., RolloutEngine],
-        sampling: SamplingSettings,
-        judge: Judge,
-        reward: RewardWeights,
-        optimizer: Callable,
-        scheduler: Callable,
-        group_size: int,
-        micro_batch_size: int,
-        num_iterations: int,
-        beta: float,
-        epsilon_low: float,
-        epsilon_high: float,
-        use_bias_correction_kl: bool,
-        loss_type: str,
-        scale_rewards: str,
-        mask_truncated_completions: bool,
-        max_grad_norm: float | None,
-        instruction_dropout: float,
-        max_prompt_length: int,
-        share_prompts: bool,
-        seed: int,
-        eval_max_new_tokens: int,
-        log_completions_every: int,
-        max_nan_share: float,
-        max_nan_steps: int,
-        samples_path: str | None = None,
-        completions_path: str | None = None,
-        steps_path: str | None = None,
-    ):
+    def __init__(self, model: torch.nn.Module, processor, *, settings: GRPOSettings, rollout: Callable[..., RolloutEngine],
+                 judge: Judge, reward: RewardWeights, seed: int, output_dir: str | None = None):
+        """`settings` is the stage's recipe as it is (conf/stage/grpo.yaml); the rest comes from other
+        config groups (`stage.module`): the rollout engine, the judge, the reward weights, the seed and
+        the run folder (None: no files written)."""
         super().__init__()
-        if group_size < 2:
-            raise ValueError(f"GRPO needs at least 2 completions per prompt (stage.group_size), got {group_size}")
-        if micro_batch_size < 1 or num_iterations < 1:
+        if settings.group_size < 2:
+            raise ValueError(f"GRPO needs at least 2 completions per prompt (stage.group_size), got {settings.group_size}")
+        if settings.micro_batch_size < 1 or settings.num_iterations < 1:
             raise ValueError("stage.micro_batch_size and stage.num_iterations must be at least 1")
-        if not 0.0 <= instruction_dropout < 1.0:
-            raise ValueError(f"stage.instruction_dropout must lie in [0, 1), got {instruction_dropout}")
+        if not 0.0 <= settings.instruction_dropout < 1.0:
+            raise ValueError(f"stage.instruction_dropout must lie in [0, 1), got {settings.instruction_dropout}")
         self.automatic_optimization = False
+        self.settings = settings
         self.model = model.train()
         self.processor = processor
-        self.rollout = rollout(sampling=sampling)
+        self.rollout = rollout(sampling=build(settings.sampling))
         self.judge = judge
         self.assigner = RewardAssigner(judge, reward)
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.group_size = group_size
-        self.micro_batch_size = micro_batch_size
-        self.num_iterations = num_iterations
-        self.beta = beta
-        self.epsilon_low = epsilon_low
-        self.epsilon_high = epsilon_high
-        self.use_bias_correction_kl = use_bias_correction_kl
-        self.loss_type = loss_type
-        self.scale_rewards = scale_rewards
-        self.mask_truncated_completions = mask_truncated_completions
-        self.max_grad_norm = max_grad_norm
-        self.instruction_dropout = instruction_dropout
-        self.max_prompt_length = max_prompt_length
-        self.share_prompts = share_prompts and self._can_share_prompts(model)
+        self.share_prompts = settings.share_prompts and self._can_share_prompts(model)
         self.seed = seed
-        self.eval_max_new_tokens = eval_max_new_tokens
-        self.log_completions_every = log_completions_every
-        self.nan_guard = NanGuard(max_nan_share, max_nan_steps)
-        self.samples_path = samples_path
-        self.completions_path = completions_path
-        self.steps_path = steps_path
+        self.nan_guard = NanGuard(settings.max_nan_share, settings.max_nan_steps)
+        self.output_dir = Path(output_dir) if output_dir is not None else None
         self.eval_tag = ""
         self.batches_done = 0
         self._rng_to_restore: dict[str, Any] | None = None
         # Held in a list so that Lightning neither registers, saves nor trains it.
-        self._reference = [self._frozen_copy(model)] if beta != 0.0 and not isinstance(model, PeftModel) else []
+        self._reference = [self._frozen_copy(model)] if settings.beta != 0.0 and not isinstance(model, PeftModel) else []
         self._eval_rows: list[dict[str, Any]] = []
         self.eval_outputs: list[dict[str, Any]] = []  # the last test loop's rows, every rank's, for the caption metrics
 
@@ -226,7 +180,7 @@ class GRPOModule(L.LightningModule):
 
     def _encode(self, rows, instructions, conditions, repeat: int = 1) -> dict[str, torch.Tensor]:
         try:
-            return self.processor(instructions, conditions, max_length=self.max_prompt_length)
+            return self.processor(instructions, conditions, max_length=self.settings.max_prompt_length)
         except ValueError as error:
             ids = [row["id"] for row in rows for _ in range(repeat)]
             raise DataError(f"GRPO prompts {sorted(set(ids))}: {error} (see stage.max_prompt_length)") from error
@@ -243,11 +197,11 @@ class GRPOModule(L.LightningModule):
 
     def training_step(self, rows: list[dict[str, Any]], batch_idx: int) -> None:
         self._restore_rng()
-        G = self.group_size
+        G = self.settings.group_size
         timings: dict[str, float] = {}
         started = time.perf_counter()
         generator = random.Random(self._batch_seed())
-        drop = [generator.random() < self.instruction_dropout for _ in rows]
+        drop = [generator.random() < self.settings.instruction_dropout for _ in rows]
         instructions, conditions, key_elements = self._prompt_inputs(rows, drop=drop)
         instructions = [text for text in instructions for _ in range(G)]  # prompt i's G copies in a row
         conditions = [payloads for payloads in conditions for _ in range(G)]
@@ -256,18 +210,18 @@ class GRPOModule(L.LightningModule):
         prompts = PromptBatch(instructions, conditions, move_data_to_device(encoded, self.device))
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self._batch_seed())
-            rollouts = self.rollout.generate(self.model, self.processor, prompts.encoded, logprobs=self.num_iterations > 1)
+            rollouts = self.rollout.generate(self.model, self.processor, prompts.encoded, logprobs=self.settings.num_iterations > 1)
         timings["generation"] = time.perf_counter() - started
 
         started = time.perf_counter()
         scores = self.assigner.score(rollouts.texts, key_elements)
         rewards = torch.tensor([s.reward for s in scores], dtype=torch.float32, device=self.device)  # [N]
-        advantages = group_advantages(rewards, G, scale=self.scale_rewards)  # [N]
+        advantages = group_advantages(rewards, G, scale=self.settings.scale_rewards)  # [N]
         timings["reward"] = time.perf_counter() - started
 
         started = time.perf_counter()
         mask = rollouts.completion_mask.to(self.device)  # [N, C]
-        if self.mask_truncated_completions:
+        if self.settings.mask_truncated_completions:
             mask = mask * (~rollouts.truncated.to(self.device))[:, None]
         update = self._update(prompts, rollouts, mask, advantages)
         timings["update"] = time.perf_counter() - started
@@ -284,12 +238,12 @@ class GRPOModule(L.LightningModule):
         world = max(self.trainer.world_size, 1)
         counts = torch.tensor([mask.shape[0], mask.sum()], dtype=torch.float64, device=self.device)
         num_sequences, num_tokens = (self.trainer.strategy.reduce(counts, reduce_op="sum") / world).tolist()
-        micro_batches = [range(i, min(i + self.micro_batch_size, mask.shape[0])) for i in range(0, mask.shape[0], self.micro_batch_size)]
+        micro_batches = [range(i, min(i + self.settings.micro_batch_size, mask.shape[0])) for i in range(0, mask.shape[0], self.settings.micro_batch_size)]
         old_logps = self._old_logps(prompts, completion_ids, mask, rollouts, micro_batches)
         ref_logps = self._reference_logps(prompts, completion_ids, mask, micro_batches)
         totals: dict[str, float] = defaultdict(float)
         tokens = float(mask.sum().clamp(min=1))
-        for _ in range(self.num_iterations):
+        for _ in range(self.settings.num_iterations):
             optimizer.zero_grad()
             for rows, old_logp, ref_logp in zip(micro_batches, old_logps, ref_logps):
                 logits, ids, sub_mask = self._micro_batch_logits(self.model, prompts, completion_ids, mask, rows)  # [b, c, V]
@@ -297,9 +251,9 @@ class GRPOModule(L.LightningModule):
                 old = logp.detach() if old_logp is None else old_logp
                 loss = grpo_loss(
                     logp, old, ref_logp, advantages[rows.start:rows.stop], sub_mask,
-                    beta=self.beta, eps_low=self.epsilon_low, eps_high=self.epsilon_high, loss_type=self.loss_type,
+                    beta=self.settings.beta, eps_low=self.settings.epsilon_low, eps_high=self.settings.epsilon_high, loss_type=self.settings.loss_type,
                     max_completion_length=self.rollout.sampling.max_new_tokens,
-                    num_sequences=num_sequences, num_tokens=num_tokens, use_bias_correction_kl=self.use_bias_correction_kl,
+                    num_sequences=num_sequences, num_tokens=num_tokens, use_bias_correction_kl=self.settings.use_bias_correction_kl,
                 )
                 self.manual_backward(loss)
                 with torch.no_grad():
@@ -309,16 +263,16 @@ class GRPOModule(L.LightningModule):
                     if ref_logp is not None:
                         totals["kl"] += float((per_token_kl(logp, ref_logp) * sub_mask).sum())
                     fractions = clip_fractions(logp, old, advantages[rows.start:rows.stop], sub_mask,
-                                               eps_low=self.epsilon_low, eps_high=self.epsilon_high)
+                                               eps_low=self.settings.epsilon_low, eps_high=self.settings.epsilon_high)
                     for name, value in fractions.items():
                         totals[f"clip_ratio/{name}"] += float(value) * n
             grads = [p.grad for p in self.model.parameters() if p.requires_grad and p.grad is not None]
             totals["grad_norm"] += float(torch.nn.utils.get_total_norm(grads))  # before clipping, as TRL logs it
-            self.clip_gradients(optimizer, gradient_clip_val=self.max_grad_norm or 0.0, gradient_clip_algorithm="norm")
+            self.clip_gradients(optimizer, gradient_clip_val=self.settings.max_grad_norm or 0.0, gradient_clip_algorithm="norm")
             optimizer.step()
             scheduler.step()
             self.rollout.push_weights(self.model)
-        iterations = float(self.num_iterations)
+        iterations = float(self.settings.num_iterations)
         summary = {"loss": totals["loss"] / iterations, "grad_norm": totals["grad_norm"] / iterations}
         for name in ("entropy", "kl", "clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean"):
             key = name.replace("_mean", "") if name.startswith("clip_ratio") else name
@@ -336,7 +290,7 @@ class GRPOModule(L.LightningModule):
         length = mask_length(sub_mask)
         ids = completion_ids[rows.start:rows.stop, :length]  # [b, c]
         sub_mask = sub_mask[:, :length]
-        first, index = shared_prompt.group_rows(rows, self.group_size)
+        first, index = shared_prompt.group_rows(rows, self.settings.group_size)
         if self.share_prompts and len(first) < len(rows):
             index = torch.tensor(index, device=ids.device)  # [b]
             logits = shared_prompt.shared_prompt_logits(model, self._prompt_rows(prompts, first), index, ids, sub_mask)
@@ -362,7 +316,7 @@ class GRPOModule(L.LightningModule):
     def _old_logps(self, prompts, completion_ids, mask, rollouts: Rollouts, micro_batches) -> list[torch.Tensor | None]:
         """π_old of the sampled tokens. With one iteration π_old is the policy itself (its detached
         log-probs, as TRL); otherwise the sampling log-probs the engine recorded, or one no-grad pass."""
-        if self.num_iterations == 1:
+        if self.settings.num_iterations == 1:
             return [None] * len(micro_batches)
         if rollouts.sampling_logp is not None:
             logp = rollouts.sampling_logp.to(self.device)
@@ -370,7 +324,7 @@ class GRPOModule(L.LightningModule):
         return self._no_grad_logps(self.model, prompts, completion_ids, mask, micro_batches)
 
     def _reference_logps(self, prompts, completion_ids, mask, micro_batches) -> list[torch.Tensor | None]:
-        if self.beta == 0.0:
+        if self.settings.beta == 0.0:
             return [None] * len(micro_batches)
         if self._reference:
             return self._no_grad_logps(self._reference[0], prompts, completion_ids, mask, micro_batches)
@@ -404,7 +358,7 @@ class GRPOModule(L.LightningModule):
             metrics[f"train/{name}_std"] = float(kept.std()) if kept.numel() > 1 else float("nan")
         rewards = gathered[:, SCORE_FIELDS.index("reward")]
         metrics["train/reward_nan_frac"] = float(rewards.isnan().float().mean())
-        stds = group_reward_std(rewards, self.group_size)
+        stds = group_reward_std(rewards, self.settings.group_size)
         metrics["train/frac_reward_zero_std"] = float(torch.isclose(stds, torch.zeros_like(stds)).float().mean())
         lengths, truncated = gathered[:, -2], gathered[:, -1]
         metrics["completions/mean_length"] = float(lengths.mean())
@@ -418,29 +372,28 @@ class GRPOModule(L.LightningModule):
         metrics.update({f"train/{k}": float(v) for k, v in self.judge.stats.metrics("judge/").items()})
         self.log_dict(metrics, on_step=True, on_epoch=False, rank_zero_only=True)
         self.log("train/reward", metrics["train/reward_mean"], prog_bar=True, on_step=True, on_epoch=False, rank_zero_only=True)
-        if self.steps_path and self.trainer.is_global_zero:
+        if self.output_dir is not None and self.trainer.is_global_zero:
             # `reade.report`'s reward curves without wandb; a resumed run appends again: a step's last line wins
-            with Path(self.steps_path).open("a", encoding="utf-8") as handle:
+            with (self.output_dir / "steps.jsonl").open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"step": self.batches_done, **metrics}) + "\n")
         return metrics
 
     def _log_completions(self, rows, rollouts: Rollouts, scores: list[RewardScore], advantages: torch.Tensor) -> None:
         """Every `log_completions_every` steps: a wandb table and `completions.jsonl` in the run folder (rank 0)."""
-        if not self.log_completions_every or self.batches_done % self.log_completions_every or not self.trainer.is_global_zero:
+        if not self.settings.log_completions_every or self.batches_done % self.settings.log_completions_every or not self.trainer.is_global_zero:
             return
         table = []
         for i, (text, score) in enumerate(zip(rollouts.texts, scores)):
             parsed = parse_output(text)
-            row = rows[i // self.group_size]
+            row = rows[i // self.settings.group_size]
             table.append({
                 "step": self.trainer.global_step, "id": row["id"], "prompt": row["instruction"],
                 "think": parsed.think or "", "answer": parsed.caption.render() if parsed.caption else text,
                 "advantage": float(advantages[i]), **score.to_dict(),
             })
-        if self.completions_path:
-            path = Path(self.completions_path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as handle:
+        if self.output_dir is not None:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            with (self.output_dir / "completions.jsonl").open("a", encoding="utf-8") as handle:
                 handle.writelines(json.dumps(entry) + "\n" for entry in table)
         log_table = getattr(self.logger, "log_table", None)
         if log_table is not None:
@@ -456,7 +409,7 @@ class GRPOModule(L.LightningModule):
     def test_step(self, rows: list[dict[str, Any]], batch_idx: int) -> None:
         instructions, conditions, key_elements = self._prompt_inputs(rows)
         batch = move_data_to_device(self._encode(rows, instructions, conditions), self.device)
-        texts = greedy_completions(self.model, self.processor, batch, self.eval_max_new_tokens)
+        texts = greedy_completions(self.model, self.processor, batch, self.settings.eval.max_new_tokens)
         scores = self.assigner.score(texts, key_elements)
         for row, text, score in zip(rows, texts, scores):
             self._eval_rows.append({"id": row["id"], "instruction": row["instruction"], "output": text, **score.to_dict()})
@@ -482,10 +435,8 @@ class GRPOModule(L.LightningModule):
         }
         out.update({f"eval/{name}{tag}": metrics[name] for name in ("r_user", "r_detail", "r_supp", "r_contra", "format")})
         self.log_dict(out, rank_zero_only=True)
-        if self.samples_path and self.trainer.is_global_zero:
-            path = Path(self.samples_path.format(tag=tag))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        path = write_samples(self.output_dir, tag, rows) if self.trainer.is_global_zero else None
+        if path is not None:
             log.info("held-out reward%s (%s judge): content %.4f, total %.4f over %d prompts; outputs in %s",
                      tag, self.judge.backend, metrics["content"], metrics["reward"], scores.shape[0], path)
 
@@ -529,5 +480,5 @@ class GRPOModule(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = self.optimizer_factory(trainable)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "step"}}
+        optimizer = build(self.settings.optimizer)(trainable)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": build(self.settings.scheduler)(optimizer), "interval": "step"}}

@@ -7,23 +7,25 @@ and counts how many outputs parse as `<think>` + six-part `<answer>` (the format
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from reade.config.data import DataConfig
+from reade.config.sft import SFTSettings
 from reade.data.collate import InterpreterCollator
 from reade.errors import ConfigError
-from reade.lit.eval_rows import all_rows
+from reade.lit.eval_rows import all_rows, write_samples
 from reade.lit.splits import SplitsDataModule
 from reade.models.decoding import greedy_completions
 from reade.models.freezing import freeze
 from reade.results.intervals import with_interval
 from reade.schema import parse_output
+from reade.utils.instantiate import build
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +35,14 @@ class SFTDataModule(SplitsDataModule):
 
     consumer = "sft"
 
-    def __init__(self, processor=None, *, train_file: str, val_file: str | None, test_file: str | None, kinds: list[str],
-                 on_error: str, batch_size: int, eval_batch_size: int, eval_limit: int, instruction_dropout: float,
-                 max_length: int, num_workers: int = 0, synthesize: Any = None, reasoning: bool = True,
-                 describe_fraction: float = 0.0):
-        if not reasoning:
+    def __init__(self, *, settings: SFTSettings, data: DataConfig, kinds: list[str], processor=None):
+        if not settings.reasoning:
             self.consumer = "sft_answer"  # targets are the answer alone: rows need no think trace
-        super().__init__({"train": train_file, "val": val_file, "test": test_file}, kinds, on_error, synthesize)
+        super().__init__({"train": data.train_file, "val": data.val_file, "test": data.test_file}, kinds, data.on_error,
+                         data.synthesize)
+        self.settings = settings
+        self.data = data
         self.processor = processor
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.eval_limit = eval_limit
-        self.instruction_dropout = instruction_dropout
-        self.describe_fraction = describe_fraction
-        self.max_length = max_length
-        self.num_workers = num_workers
 
     def _loader(self, split: str, *, train: bool) -> DataLoader:
         if self.processor is None:
@@ -55,25 +50,25 @@ class SFTDataModule(SplitsDataModule):
         dataset = self.test_rows() if split == "test" else self.splits[split]
         return DataLoader(
             dataset,
-            batch_size=self.batch_size if train else self.eval_batch_size,
+            batch_size=self.settings.batch_size if train else self.settings.eval.batch_size,
             shuffle=train,
             collate_fn=self.collator(with_targets=split != "test", train=train),
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+            num_workers=self.data.num_workers,
+            persistent_workers=self.data.num_workers > 0,
         )
 
     def test_rows(self):
-        """The held-out rows the test loop decodes: the test split, cut to `eval_limit` when that is > 0."""
-        dataset = self.splits["test"]
-        return dataset.select(range(min(self.eval_limit, len(dataset)))) if self.eval_limit > 0 else dataset
+        """The held-out rows the test loop decodes: the test split, cut to `stage.eval.limit` when that is > 0."""
+        dataset, limit = self.splits["test"], self.settings.eval.limit
+        return dataset.select(range(min(limit, len(dataset)))) if limit > 0 else dataset
 
     def collator(self, *, with_targets: bool, train: bool) -> InterpreterCollator:
         return InterpreterCollator(
             self.processor,
             with_targets=with_targets,
-            instruction_dropout=self.instruction_dropout if train else 0.0,
-            describe_fraction=self.describe_fraction if train else 0.0,
-            max_length=self.max_length,
+            instruction_dropout=self.settings.instruction_dropout if train else 0.0,
+            describe_fraction=self.settings.describe_fraction if train else 0.0,
+            max_length=self.data.max_length,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -93,21 +88,20 @@ class SFTModule(L.LightningModule):
 
     EVAL_TAGS = ("_before", "")
 
-    def __init__(self, model: torch.nn.Module, processor, *, optimizer: Callable, scheduler: Callable,
-                 max_new_tokens: int, samples_path: str | None = None, frozen: Sequence[str] = ()):
+    def __init__(self, model: torch.nn.Module, processor, *, settings: SFTSettings, output_dir: str | None = None):
+        """`settings` is the stage's recipe as it is (conf/stage/sft.yaml); `output_dir` the run folder
+        (None: no sample file)."""
         super().__init__()
         self.model = model.train()  # from_pretrained returns eval mode; Lightning keeps submodule modes
-        if frozen:
+        if settings.frozen:
             try:
-                count = freeze(self.model, list(frozen))
+                count = freeze(self.model, list(settings.frozen))
             except ValueError as error:
                 raise ConfigError(f"stage.frozen: {error}") from error
-            log.info("sft: %d parameter tensors under %s stay as the starting checkpoint has them", count, list(frozen))
+            log.info("sft: %d parameter tensors under %s stay as the starting checkpoint has them", count, list(settings.frozen))
+        self.settings = settings
         self.processor = processor
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.max_new_tokens = max_new_tokens
-        self.samples_path = samples_path
+        self.output_dir = Path(output_dir) if output_dir is not None else None
         self.eval_tag = ""
         self._eval_rows: list[dict[str, Any]] = []
         self.eval_outputs: list[dict[str, Any]] = []  # the last test loop's rows, every rank's, for the caption metrics
@@ -136,7 +130,7 @@ class SFTModule(L.LightningModule):
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         ids, instructions = batch.pop("ids"), batch.pop("instructions")
-        texts = greedy_completions(self.model, self.processor, batch, self.max_new_tokens)
+        texts = greedy_completions(self.model, self.processor, batch, self.settings.eval.max_new_tokens)
         for sample_id, instruction, text in zip(ids, instructions, texts):
             parsed = parse_output(text)
             self._eval_rows.append({"id": sample_id, "instruction": instruction, "output": text, "format_ok": parsed.ok,
@@ -150,10 +144,8 @@ class SFTModule(L.LightningModule):
         for name, field in (("format_rate", "format_ok"), ("answer_rate", "answer_ok")):  # with 95 % intervals
             ok = [float(row[field]) for row in rows]
             self.log_dict(with_interval(f"eval/{name}{self.eval_tag}", ok, [1.0] * len(ok)), rank_zero_only=True)
-        if self.samples_path and self.trainer.is_global_zero:
-            path = Path(self.samples_path.format(tag=self.eval_tag))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        path = write_samples(self.output_dir, self.eval_tag, rows) if self.trainer.is_global_zero else None
+        if path is not None:
             log.info("format rate%s: %d/%d (answer alone %d); outputs in %s", self.eval_tag, hits, total, answers, path)
 
     def summary_lines(self, metrics: dict[str, Any]) -> list[str]:
@@ -168,6 +160,6 @@ class SFTModule(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = self.optimizer_factory(trainable)
-        scheduler = self.scheduler_factory(optimizer, num_training_steps=self.trainer.estimated_stepping_batches)
+        optimizer = build(self.settings.optimizer)(trainable)
+        scheduler = build(self.settings.scheduler)(optimizer, num_training_steps=self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -3,6 +3,7 @@ and the test rows the caption metrics score (`test_rows`: reade.train and reade.
 
 from __future__ import annotations
 
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,7 +32,7 @@ class SplitsDataModule(L.LightningDataModule):
         self.files = files
         self.kinds = list(kinds)
         self.on_error = on_error
-        self.synthesize = dict(synthesize) if synthesize is not None else None
+        self.synthesize = None if synthesize is None else asdict(synthesize) if is_dataclass(synthesize) else dict(synthesize)
         self.splits: dict[str, Any] = {}
         self.reports: dict[str, Any] = {}
 

@@ -225,7 +225,7 @@ def test_sft_without_the_reasoning_trace_learns_the_answer_alone(tmp_path, small
     """stage=sft_no_cot (the no-CoT ablation's start on the tiny default): targets are <answer> blocks
     without a <think> trace, and the run reports how often its outputs hold a six-part answer."""
     cfg = compose_train([*small, "stage=sft_no_cot", f"paths.root_dir={tmp_path}"], tmp_path / "out")
-    datamodule = build(cfg.stage.datamodule)
+    datamodule = build(cfg.stage.datamodule)(settings=OmegaConf.to_object(cfg.stage))
     datamodule.load()
     targets = datamodule.splits["train"]["target"]
     assert all(t.startswith("<answer>\n1. Dense caption:") and "<think>" not in t for t in targets)

@@ -36,6 +36,15 @@ def test_every_group_option_composes_and_resolves(group, option, tmp_path):
     assert resolved["trainer"]["default_root_dir"] == str(tmp_path)
 
 
+@pytest.mark.parametrize("stage", config_options("stage"))
+def test_each_stage_node_is_its_settings_object(stage, tmp_path):
+    """The stage node converts to its schema's dataclass, the one object its module and DataModule get."""
+    cfg = compose_train([f"stage={stage}"], tmp_path)
+    settings = OmegaConf.to_object(cfg.stage)
+    assert type(settings) is OmegaConf.get_type(cfg.stage) and type(settings).__name__.endswith("Settings")
+    assert settings.optimizer.lr == cfg.stage.optimizer.lr and settings.module._partial_
+
+
 def test_there_is_at_least_one_experiment():
     assert experiments()
 
@@ -89,10 +98,10 @@ def test_paper_stage2_recipe(tmp_path):
     assert (stage.sampling.max_new_tokens, stage.optimizer.lr, stage.optimizer.weight_decay) == (768, 2.5e-6, 0.01)
     assert stage.scheduler._target_ == "transformers.get_constant_schedule_with_warmup"
     assert stage.scheduler.num_warmup_steps == 50 and stage.instruction_dropout == 0.4
-    assert stage.module.share_prompts is True  # each group's prompt computed once in the log-prob passes
+    assert stage.share_prompts is True  # each group's prompt computed once in the log-prob passes
     assert (cfg.reward.alpha, cfg.reward.rho, cfg.reward.gamma, cfg.reward.lam) == (1.0, 1.0, 0.8, 0.7)
     assert cfg.trainer.gradient_clip_val is None and cfg.trainer.accumulate_grad_batches == 1  # manual optimisation
-    assert (stage.module.max_nan_share, stage.module.max_nan_steps) == (0.5, 5)  # stop when the judge stops judging
+    assert (stage.max_nan_share, stage.max_nan_steps) == (0.5, 5)  # stop when the judge stops judging
     lrs = {name: compose_train([f"stage={name}"], tmp_path).stage.optimizer.lr for name in ("grpo_depth", "grpo_camera", "grpo_pose")}
     assert lrs == {"grpo_depth": 1.5e-6, "grpo_camera": 1.5e-6, "grpo_pose": 1.0e-6}  # Table 10
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reade.config.data import DataConfig
+from reade.config.sft import SFTSettings
 from reade.data.collate import InterpreterCollator, describable
 from reade.lit.sft import SFTDataModule
 from reade.models.processing import IGNORE_INDEX, InterpreterProcessor
@@ -62,9 +64,9 @@ def test_a_row_that_cannot_say_what_its_conditions_show_keeps_its_target(process
 
 
 def test_only_training_batches_describe(processor):
-    datamodule = SFTDataModule(processor, train_file="train.jsonl", val_file=None, test_file=None, kinds=["identity"],
-                               on_error="raise", batch_size=2, eval_batch_size=2, eval_limit=0,
-                               instruction_dropout=0.0, max_length=64, describe_fraction=0.3)
+    datamodule = SFTDataModule(settings=SFTSettings(instruction_dropout=0.0, describe_fraction=0.3),
+                               data=DataConfig(name="test", train_file="train.jsonl", max_length=64), kinds=["identity"],
+                               processor=processor)
     assert datamodule.collator(with_targets=True, train=True).describe_fraction == 0.3
     assert datamodule.collator(with_targets=True, train=False).describe_fraction == 0.0
 

@@ -7,10 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from omegaconf import OmegaConf
 
 from reade.config import check_known_keys
+from reade.config.camera_pretrain import CameraDataConfig, CameraPretrainSettings
+from reade.config.data import DataConfig
+from reade.config.recipe import EvalConfig
 from reade.data.camera_captions import synthesize_camera
 from reade.errors import ConfigError, DataError
 from reade.lit.camera_pretrain import CameraPretrainDataModule, CameraPretrainModule
@@ -26,10 +28,10 @@ def camera_dir(tmp_path_factory) -> Path:
     return out
 
 
-def datamodule(folder: Path, **kwargs) -> CameraPretrainDataModule:
-    options = dict(train_file=str(folder / "train.jsonl"), val_file=None, test_file=str(folder / "test.jsonl"),
-                   synthesize=None, on_error="raise", batch_size=4, eval_batch_size=4, eval_limit=0, max_length=1024)
-    return CameraPretrainDataModule(**{**options, **kwargs})
+def datamodule(folder: Path, on_error: str = "raise") -> CameraPretrainDataModule:
+    splits = CameraDataConfig(train_file=str(folder / "train.jsonl"), test_file=str(folder / "test.jsonl"), synthesize=None)
+    settings = CameraPretrainSettings(batch_size=4, eval=EvalConfig(limit=0, batch_size=4), data=splits)
+    return CameraPretrainDataModule(settings=settings, data=DataConfig(name="test", train_file="", on_error=on_error))
 
 
 def test_tiny_profile_and_paper_recipe_compose(tmp_path):
@@ -85,7 +87,7 @@ def test_a_row_needs_exactly_one_camera(camera_dir, tmp_path):
 @pytest.fixture(scope="module")
 def module(tiny_dir):
     model, processor = load_backbone(tiny_dir, camera_encoder=TINY_CAMERA)
-    return CameraPretrainModule(model, processor, optimizer=torch.optim.AdamW, scheduler=None, max_new_tokens=8)
+    return CameraPretrainModule(model, processor, settings=CameraPretrainSettings(eval=EvalConfig(max_new_tokens=8)))
 
 
 def test_the_backbone_is_frozen_and_the_encoder_trains(module):
@@ -114,7 +116,7 @@ def test_lightning_checkpoints_leave_the_frozen_backbone_out(module):
 def test_a_backbone_without_camera_encoder_is_refused(tiny_dir):
     model, processor = load_backbone(tiny_dir)
     with pytest.raises(ConfigError, match="needs a backbone with a camera encoder"):
-        CameraPretrainModule(model, processor, optimizer=None, scheduler=None, max_new_tokens=8)
+        CameraPretrainModule(model, processor, settings=CameraPretrainSettings())
 
 
 def test_summary_prints_both_figures(module):

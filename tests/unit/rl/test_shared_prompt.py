@@ -12,6 +12,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
+from reade.config.grpo import GRPOSettings, SamplingConfig
 from reade.data.synthetic.trajectory import camera_trajectory
 from reade.lit.grpo import GRPOModule, PromptBatch
 from reade.rewards.content import RewardWeights
@@ -19,7 +20,6 @@ from reade.rewards.judges.lexical import LexicalJudge
 from reade.rl import shared_prompt
 from reade.rl.logprobs import completion_logits, token_logprobs
 from reade.rl.loss import grpo_loss
-from reade.rl.rollout.base import SamplingSettings
 from reade.rl.rollout.hf import HFRollout
 from reade.rl.shared_prompt import group_rows, refusal, shared_prompt_logits
 
@@ -135,13 +135,9 @@ def test_other_models_are_refused_by_name(thinker, causal_lm):
 
 
 def grpo_module(model, processor, share_prompts: bool) -> GRPOModule:
-    return GRPOModule(
-        model, processor, rollout=HFRollout, sampling=SamplingSettings(max_new_tokens=C), judge=LexicalJudge(),
-        reward=RewardWeights(), optimizer=torch.optim.SGD, scheduler=None, group_size=3, micro_batch_size=4,
-        num_iterations=1, beta=0.0, epsilon_low=0.2, epsilon_high=0.2, use_bias_correction_kl=False, loss_type="grpo",
-        scale_rewards="group", mask_truncated_completions=False, max_grad_norm=None, instruction_dropout=0.0,
-        max_prompt_length=1024, share_prompts=share_prompts, seed=0, eval_max_new_tokens=C, log_completions_every=0,
-    )
+    settings = GRPOSettings(group_size=3, micro_batch_size=4, beta=0.0, max_grad_norm=None, instruction_dropout=0.0,
+                            share_prompts=share_prompts, log_completions_every=0, sampling=SamplingConfig(max_new_tokens=C))
+    return GRPOModule(model, processor, settings=settings, rollout=HFRollout, judge=LexicalJudge(), reward=RewardWeights(), seed=0)
 
 
 @pytest.mark.parametrize("name", ["qwen2 causal LM", "thinker media"])

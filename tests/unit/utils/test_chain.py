@@ -189,7 +189,7 @@ def test_stage_settings_reach_a_stage_wherever_it_runs(tmp_path):
     assert cached(cot_only) == Path(upstream.paths.output_dir)
     with pytest.raises(ConfigError, match="stage.max_steps is set on the command line and in stage_settings.sft"):
         with_stage_settings(strategy_job(tmp_path, "cot_only", short, "stage.max_steps=7"))
-    with pytest.raises(ConfigError, match="stage_settings.sft: Key 'max_stpes' not in 'SFTStageConfig'"):
+    with pytest.raises(ConfigError, match="stage_settings.sft: Key 'max_stpes' not in 'SFTSettings'"):
         start(strategy_job(tmp_path, "cot_grpo", "+stage_settings.sft={max_stpes:4}"), run)
 
 
