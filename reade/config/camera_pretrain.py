@@ -13,7 +13,7 @@ from omegaconf import MISSING
 
 from reade.camera_vocab import KINDS, SPEEDS
 from reade.config.backbone import CameraEncoderNode
-from reade.config.recipe import EvalConfig, OptimizerConfig, SchedulerConfig
+from reade.config.recipe import EvalConfig, OptimizerConfig, StageSettings
 
 
 @dataclass
@@ -61,28 +61,18 @@ class CameraPretrainDataModuleNode:
 
 
 @dataclass
-class CameraPretrainSettings:
+class CameraPretrainSettings(StageSettings):
     """Camera encoder pretraining (DESIGN.md section 1): camera-to-text on trajectories labelled by
     the describer, the backbone frozen, the camera encoder (ViT + projector) trained. Its data is its
     own (`stage.data`): the `data` group feeds the SFT and GRPO stages. `upstream` / `init_checkpoint`
     name the frozen backbone's weights as for GRPO (reade.utils.chain); none: the backbone itself."""
 
     name: str = "camera_pretrain"
-    upstream: Optional[str] = None
-    init_checkpoint: Optional[str] = None
-    optimized_metric: Optional[str] = None
     train_backbone: bool = False  # True trains the thinker too (the tiny profile: its thinker is no pretrained LM)
     batch_size: int = 32
-    accumulate_grad_batches: int = 1
-    max_steps: int = -1
-    max_epochs: int = 3
-    val_check_interval: Optional[float] = None
-    gradient_clip_val: float = 1.0
-    log_every_n_steps: int = 10
     camera_encoder: CameraEncoderNode = field(default_factory=CameraEncoderNode)
     data: CameraDataConfig = field(default_factory=CameraDataConfig)
     optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=1e-4))
-    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     eval: EvalConfig = field(default_factory=lambda: EvalConfig(limit=256, batch_size=32, max_new_tokens=32))
     module: CameraPretrainModuleNode = field(default_factory=CameraPretrainModuleNode)
     datamodule: CameraPretrainDataModuleNode = field(default_factory=CameraPretrainDataModuleNode)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from reade.config.recipe import ConstantSchedulerConfig, EvalConfig, OptimizerConfig
+from reade.config.recipe import ConstantSchedulerConfig, OptimizerConfig, StageSettings
 
 
 @dataclass
@@ -52,28 +52,21 @@ class GRPODataModuleNode:
 
 
 @dataclass
-class GRPOSettings:
+class GRPOSettings(StageSettings):
     """Paper stage 2 (section 3.2.3, D; Table 10). One step = one generation batch of
     `prompts_per_step` prompts × `group_size` completions on each rank, then `num_iterations` (μ)
     optimizer steps over it, each accumulated over micro-batches of `micro_batch_size` completions.
 
-    `upstream` names the stage whose finished run gives the starting weights (run first, or reused
-    from the stage cache: reade.utils.chain); `init_checkpoint` is an explicit HF folder instead.
     Lightning neither accumulates nor clips (manual optimisation): `max_grad_norm` is the clipping.
     """
 
     name: str = "grpo"
-    upstream: Optional[str] = None
-    init_checkpoint: Optional[str] = None
-    optimized_metric: Optional[str] = None
     prompts_per_step: int = 1
     group_size: int = 8
     micro_batch_size: int = 2
     num_iterations: int = 1
     max_steps: int = 1000
     max_epochs: int = -1
-    val_check_interval: Optional[float] = None
-    accumulate_grad_batches: int = 1
     gradient_clip_val: Optional[float] = None
     log_every_n_steps: int = 1
     max_grad_norm: Optional[float] = 1.0
@@ -97,6 +90,5 @@ class GRPOSettings:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2.5e-6))
     scheduler: ConstantSchedulerConfig = field(default_factory=ConstantSchedulerConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
     module: GRPOModuleNode = field(default_factory=GRPOModuleNode)
     datamodule: GRPODataModuleNode = field(default_factory=GRPODataModuleNode)

@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
-from reade.config.recipe import EvalConfig, OptimizerConfig, SchedulerConfig
+from reade.config.recipe import StageSettings
 
 
 @dataclass
@@ -34,23 +34,12 @@ class SFTDataModuleNode:
 
 
 @dataclass
-class SFTSettings:
+class SFTSettings(StageSettings):
     """CoT-guided SFT (paper section 3.1; Table 10, stage 1)."""
 
     name: str = "sft"
-    # The stage whose finished run gives the starting weights (conf/stage/sft.yaml declares it, and
-    # reade.utils.chain reads it); `init_checkpoint` names a folder instead.
-    upstream: Optional[str] = None
-    init_checkpoint: Optional[str] = None
-    # The metric returned to a sweeper (reade.utils.metrics.objective); each stage file names its own.
-    optimized_metric: Optional[str] = None
     batch_size: int = 6
     accumulate_grad_batches: int = 2
-    max_steps: int = -1
-    max_epochs: int = 3
-    val_check_interval: Optional[float] = None
-    gradient_clip_val: float = 1.0
-    log_every_n_steps: int = 10
     instruction_dropout: float = 0.4
     # The share of training rows whose conditions all carry a description that become
     # describe-the-reference rows (reade.data.collate.InterpreterCollator): 0 on a pretrained backbone.
@@ -60,8 +49,5 @@ class SFTSettings:
     # Module paths left as the starting checkpoint has them (reade.models.freezing), e.g.
     # [visual, audio_tower] after a grounding stage trained the towers.
     frozen: list[str] = field(default_factory=list)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
     module: SFTModuleNode = field(default_factory=SFTModuleNode)
     datamodule: SFTDataModuleNode = field(default_factory=SFTDataModuleNode)
