@@ -24,7 +24,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ValueType
 
 from reade.errors import ConfigError
-from reade.utils.upstream import DONE
+from reade.utils.stage_cache import DONE
 
 SWEEP_FILE = "multirun.yaml"  # written by Hydra into a sweep folder when the sweep starts
 PROVENANCE_FILE = "checkpoint.json"  # written by reade.evaluate: which training job made the checkpoint
