@@ -141,6 +141,7 @@ def grpo_module(model, processor, share_prompts: bool) -> GRPOModule:
         num_iterations=1, beta=0.0, epsilon_low=0.2, epsilon_high=0.2, use_bias_correction_kl=False, loss_type="grpo",
         scale_rewards="group", mask_truncated_completions=False, max_grad_norm=None, instruction_dropout=0.0,
         max_prompt_length=1024, share_prompts=share_prompts, seed=0, eval_max_new_tokens=C, log_completions_every=0,
+        max_nan_share=1.0, max_nan_steps=1,
     )
 
 
