@@ -376,17 +376,22 @@ def prepare(args) -> dict:
     synthesize(args.data_dir, n_train=64, n_val=4, n_test=4, seed=SEED)
     if args.random_model:
         source = materialize_tiny(args.data_dir / "tiny", TinyDims(), seed=SEED)
+    elif args.checkpoint is not None:
+        source = args.checkpoint
     else:
-        found = sorted((ROOT / ".cache" / "stages").glob("sft-*/checkpoint"))
+        found = sorted((ROOT / ".cache" / "stages").glob("sft-*/checkpoint"), key=lambda folder: folder.stat().st_mtime)
         if not found:
             raise SystemExit("no SFT checkpoint under .cache/stages/sft-*/checkpoint: run the tiny SFT stage, or pass --random-model")
-        source = found[0]
+        source = found[-1]
     thinker, processor = load_backbone(source)
+    thinker = getattr(thinker, "thinker", thinker)  # a checkpoint with a camera encoder loads as its wrapper
     export_language_model(thinker, args.data_dir / "model", processor.tokenizer)
     model, processor = load_backbone(args.data_dir / "model", kind="causal_lm")
     with torch.no_grad():  # the export serves the thinker's language model unchanged
         ids = processor(["a red fox runs across the snow"], [[]])
         drift = (thinker(**ids).logits - model(**ids).logits).abs().max().item()
+    if drift > 1e-4:
+        raise SystemExit(f"the exported language model of {source} differs from it (max logit difference {drift:.3g})")
     (args.data_dir / "suppressed_ids.json").write_text(json.dumps(processor.suppressed_ids))
 
     rows, _ = load_split(args.data_dir / "train.jsonl", kinds=[], on_error="raise", require=REQUIRED_FIELDS["grpo"])
@@ -556,6 +561,8 @@ def main() -> None:
     parser.add_argument("--judge", choices=("lexical", "embedding"), default="lexical",
                         help="the reward judge of both loops")
     parser.add_argument("--random-model", action="store_true", help="a random tiny thinker instead of the SFT checkpoint")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="the SFT checkpoint folder to export; default: the newest .cache/stages/sft-*/checkpoint")
     parser.add_argument("--trl-vllm", choices=("shim", "plain"), default="shim",
                         help="shim: TRL's colocated vLLM syncs weights through vLLM's reload_weights and runs with "
                         "enforce_eager=True, dtype=float32, as ours (TRL's own sync fails on this CPU); plain: TRL as it "
