@@ -27,7 +27,7 @@ from hydra._internal.utils import get_args_parser
 from omegaconf import DictConfig, OmegaConf
 
 from reade.caption_metrics import caption_scores, report_lines
-from reade.config import check_known_keys
+from reade.config import check_all_set, check_known_keys
 from reade.data.lengths import TokenLimit, within_limit
 from reade.errors import ConfigError, DataError, ReadeError, exit_on_user_error
 from reade.lit.sharding import check_sharding, whole_model
@@ -49,6 +49,7 @@ def train(cfg: DictConfig, start: Callable[[], str | None] | None = None) -> dic
     is checked: the job's plan trains an upstream there. Alone, a stage starts from
     `stage.init_checkpoint` or the backbone."""
     check_known_keys(cfg)
+    check_all_set(cfg)
     check_sharding(cfg)
     output_dir = Path(cfg.paths.output_dir)
     settings = OmegaConf.to_object(cfg.stage)  # the stage's schema object (SFTSettings, GRPOSettings, ...), as it is
@@ -153,6 +154,7 @@ def _alone(cfg: DictConfig) -> str | None:
 def run_job(cfg: DictConfig) -> dict[str, Any]:
     """A top-level job (its stage settings merged): its plan printed, then run; an identical finished
     run in the stage cache is reused, not retrained."""
+    check_all_set(cfg)
     steps = job_plan(cfg)
     if launching_process():
         print("\n".join(plan_lines(steps)), flush=True)

@@ -177,9 +177,8 @@ def make_judge(name: str):
 def run_ours(args) -> dict:
     import lightning as L
     import torch
+    from reade.config.compose import stage_settings
     from reade.config.data import DataConfig
-    from reade.config.grpo import GRPOSettings, SamplingConfig
-    from reade.config.recipe import ConstantSchedulerConfig, EvalConfig, OptimizerConfig
     from reade.lit.grpo import GRPODataModule, GRPOModule
     from reade.models.backbone import load_backbone
     from reade.rewards.content import RewardWeights
@@ -200,14 +199,18 @@ def run_ours(args) -> dict:
         from reade.rl.rollout.hf import HFRollout
 
         rollout = HFRollout
-    settings = GRPOSettings(
-        prompts_per_step=PROMPTS_PER_STEP, group_size=GROUP, micro_batch_size=MICRO_BATCH, beta=BETA, epsilon_low=EPSILON,
-        epsilon_high=EPSILON, max_grad_norm=MAX_GRAD_NORM, instruction_dropout=0.0, share_prompts=args.share_prompts,
-        log_completions_every=0, max_nan_share=1.0, max_nan_steps=1,  # a benchmark times every step: never stopped
-        sampling=SamplingConfig(max_new_tokens=args.max_new_tokens, temperature=1.0),
-        optimizer=OptimizerConfig(lr=LR, weight_decay=0.0), scheduler=ConstantSchedulerConfig(num_warmup_steps=0),
-        eval=EvalConfig(limit=0, batch_size=1, max_new_tokens=args.max_new_tokens),
-    )
+    # stage=grpo's recipe (mu, loss type, reward scaling, plain k3 KL, no top-k/top-p, a constant schedule)
+    # with the settings both loops are given here.
+    settings = stage_settings([
+        "stage=grpo", f"stage.prompts_per_step={PROMPTS_PER_STEP}", f"stage.group_size={GROUP}",
+        f"stage.micro_batch_size={MICRO_BATCH}", f"stage.beta={BETA}", f"stage.epsilon_low={EPSILON}",
+        f"stage.epsilon_high={EPSILON}", f"stage.max_grad_norm={MAX_GRAD_NORM}", "stage.instruction_dropout=0.0",
+        f"stage.share_prompts={str(args.share_prompts).lower()}", "stage.log_completions_every=0",
+        "stage.max_nan_share=1.0", "stage.max_nan_steps=1",  # a benchmark times every step: never stopped
+        f"stage.sampling.max_new_tokens={args.max_new_tokens}", "stage.sampling.temperature=1.0",
+        f"stage.optimizer.lr={LR}", "stage.optimizer.weight_decay=0.0", "stage.scheduler.num_warmup_steps=0",
+        "stage.eval.limit=0", "stage.eval.batch_size=1", f"stage.eval.max_new_tokens={args.max_new_tokens}",
+    ], output_dir=args.data_dir / "ours")
     data = DataConfig(name="bench", train_file=str(args.data_dir / "train.jsonl"))
     datamodule = GRPODataModule(settings=settings, data=data, kinds=[], seed=SEED)
     module = GRPOModule(model, processor, settings=settings, rollout=rollout, judge=make_judge(args.judge),

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import get_cosine_schedule_with_warmup
 
-from reade.config.camera_pretrain import CameraDataConfig, CameraPretrainSettings
+from reade.config.camera_pretrain import CameraDataConfig
+from reade.config.compose import stage_settings
 from reade.config.data import DataConfig
-from reade.config.recipe import EvalConfig
 from reade.lit.camera_pretrain import CameraCaptionCollator, CameraPretrainDataModule, caption_loss
 from reade.models.backbone import load_backbone
 from reade.models.camera_encoder import splice_camera_tokens
@@ -66,9 +67,10 @@ def soft_prompt(args) -> None:
 
 def _data(args, processor) -> CameraPretrainDataModule:
     folder = Path(args.data)
-    settings = CameraPretrainSettings(
-        batch_size=args.batch_size, eval=EvalConfig(limit=args.eval, batch_size=32),
-        data=CameraDataConfig(train_file=str(folder / "train.jsonl"), test_file=str(folder / "test.jsonl"), synthesize=None))
+    settings = stage_settings(["stage=camera_pretrain", f"stage.batch_size={args.batch_size}", f"stage.eval.limit={args.eval}",
+                               "stage.eval.batch_size=32"])
+    settings = replace(settings, data=CameraDataConfig(train_file=str(folder / "train.jsonl"), test_file=str(folder / "test.jsonl"),
+                                                       synthesize=None))
     dm = CameraPretrainDataModule(settings=settings, data=DataConfig(name="ceiling", train_file="", max_length=1024),
                                   processor=processor)
     dm.load()

@@ -3,7 +3,9 @@
 Each YAML option names its schema first in its defaults list (`- base_backbone`, Hydra's schema
 pattern), so a misspelt key in a YAML file or a `+key=value` override is an error at compose time,
 and a value of the wrong type (`stage.optimizer.lr=fast`) is rejected before any model is built.
-A stage's schema is its settings object: the module and the DataModule get it as it is.
+A stage's schema is its settings object: the module and the DataModule get it as it is. The schemas
+state names, types and why; values are stated once, in conf/ (a recipe value is MISSING here, so a
+stage file that forgets it fails naming it; reade.config.compose builds a settings object from conf/).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from reade.config.condition import ConditionConfig
 from reade.config.data import DataConfig
 from reade.config.grpo import GRPOSettings
 from reade.config.judge import EmbeddingJudgeConfig, HFJudgeConfig, LexicalJudgeConfig, OpenAIJudgeConfig, VLLMJudgeConfig
-from reade.config.keys import check_known_keys
+from reade.config.keys import check_all_set, check_known_keys
 from reade.config.logger import CSVLoggerConfig, WandbLoggerConfig
 from reade.config.paths import PathsConfig
 from reade.config.reward import RewardConfig
@@ -26,7 +28,7 @@ from reade.config.sft import SFTSettings
 from reade.config.trainer import TrainerConfig
 from reade.inference.generator_prompts import GeneratorWindow
 
-__all__ = ["DataConfig", "check_known_keys", "register"]
+__all__ = ["DataConfig", "check_all_set", "check_known_keys", "register"]
 
 
 def register() -> None:

@@ -23,21 +23,21 @@ class LoraConfig:
 class CameraEncoderNode:
     """A new camera encoder (reade.models.camera_encoder.CameraEncoderConfig; its `out_hidden_size` is
     the backbone's width) and the maps it reads: at most `max_frames` frames rendered at
-    `height` x `width` pixels (reade.models.camera_input). Defaults are the paper's ViT (D.3) on
-    CameraCtrl-sized clips: 16 frames at 256 x 384, 48 camera tokens a trajectory."""
+    `height` x `width` pixels (reade.models.camera_input). conf/stage/camera_pretrain.yaml sets the
+    paper's ViT (D.3)."""
 
-    in_channels: int = 96
-    patch_size: int = 16
-    temporal_patch_size: int = 2
-    merge_size: int = 2
-    hidden_size: int = 1280
-    depth: int = 8
-    num_heads: int = 8
-    mlp_ratio: float = 4.0
-    norm_eps: float = 1e-6
-    max_frames: int = 16
-    height: int = 256
-    width: int = 384
+    in_channels: int = MISSING
+    patch_size: int = MISSING
+    temporal_patch_size: int = MISSING
+    merge_size: int = MISSING
+    hidden_size: int = MISSING
+    depth: int = MISSING
+    num_heads: int = MISSING
+    mlp_ratio: float = MISSING
+    norm_eps: float = MISSING
+    max_frames: int = MISSING
+    height: int = MISSING
+    width: int = MISSING
 
 
 @dataclass
@@ -50,11 +50,11 @@ class BackboneConfig:
     """
 
     name: str = MISSING
-    kind: str = "omni_thinker"
-    name_or_path: Optional[str] = None
+    kind: str = MISSING  # one of reade.models.backbone.KINDS
+    name_or_path: Optional[str] = MISSING
     tiny: Optional[TinyDims] = None
     seed: int = 0
-    dtype: str = "float32"
+    dtype: str = MISSING
     attn_implementation: Optional[str] = None
     lora: LoraConfig = field(default_factory=LoraConfig)
     camera_encoder: Any = "${oc.select:stage.camera_encoder,null}"

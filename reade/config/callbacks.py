@@ -17,7 +17,7 @@ class ModelCheckpointConfig:
     filename: str = "step{step}"
     save_last: bool = True
     save_top_k: int = 0
-    every_n_train_steps: int = 200
+    every_n_train_steps: int = MISSING
 
 
 @dataclass

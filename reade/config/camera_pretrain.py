@@ -13,18 +13,19 @@ from omegaconf import MISSING
 
 from reade.camera_vocab import KINDS, SPEEDS
 from reade.config.backbone import CameraEncoderNode
-from reade.config.recipe import EvalConfig, OptimizerConfig, StageSettings
+from reade.config.recipe import StageSettings
 
 
 @dataclass
 class CameraSynthesizeConfig:
     """Synthetic camera-to-text data (reade.data.camera_captions), written on first use."""
 
-    n_train: int = 4096
-    n_val: int = 64
-    n_test: int = 256
-    seed: int = 0
-    combined_fraction: float = 0.4
+    n_train: int = MISSING
+    n_val: int = MISSING
+    n_test: int = MISSING
+    seed: int = MISSING
+    # The share of trajectories that combine two motions ("pan left, then tilt up").
+    combined_fraction: float = MISSING
     kinds: list[str] = field(default_factory=lambda: list(KINDS))
     speeds: list[str] = field(default_factory=lambda: list(SPEEDS))
 
@@ -65,14 +66,13 @@ class CameraPretrainSettings(StageSettings):
     """Camera encoder pretraining (DESIGN.md section 1): camera-to-text on trajectories labelled by
     the describer, the backbone frozen, the camera encoder (ViT + projector) trained. Its data is its
     own (`stage.data`): the `data` group feeds the SFT and GRPO stages. `upstream` / `init_checkpoint`
-    name the frozen backbone's weights as for GRPO (reade.utils.chain); none: the backbone itself."""
+    name the frozen backbone's weights as for GRPO (reade.utils.chain); none: the backbone itself.
+    conf/stage/camera_pretrain.yaml sets the recipe."""
 
-    name: str = "camera_pretrain"
-    train_backbone: bool = False  # True trains the thinker too (the tiny profile: its thinker is no pretrained LM)
-    batch_size: int = 32
+    # False: only the camera encoder trains (the paper's); true trains the thinker too.
+    train_backbone: bool = MISSING
+    batch_size: int = MISSING
     camera_encoder: CameraEncoderNode = field(default_factory=CameraEncoderNode)
     data: CameraDataConfig = field(default_factory=CameraDataConfig)
-    optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=1e-4))
-    eval: EvalConfig = field(default_factory=lambda: EvalConfig(limit=256, batch_size=32, max_new_tokens=32))
     module: CameraPretrainModuleNode = field(default_factory=CameraPretrainModuleNode)
     datamodule: CameraPretrainDataModuleNode = field(default_factory=CameraPretrainDataModuleNode)

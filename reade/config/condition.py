@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from omegaconf import MISSING
@@ -15,5 +15,5 @@ class ConditionConfig:
     camera encoder, `stage=camera_pretrain`, DESIGN.md section 1); conf/stage/sft.yaml starts from it."""
 
     name: str = MISSING
-    kinds: list[str] = field(default_factory=list)
+    kinds: list[str] = MISSING
     encoder_stage: Optional[str] = None

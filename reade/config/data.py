@@ -10,10 +10,12 @@ from omegaconf import MISSING
 
 @dataclass
 class SynthesizeConfig:
-    n_train: int = 512
-    n_val: int = 32
-    n_test: int = 256
-    seed: int = 0
+    """Synthetic rows (reade.data.synthesize), written into `train_file`'s folder on first use."""
+
+    n_train: int = MISSING
+    n_val: int = MISSING
+    n_test: int = MISSING
+    seed: int = MISSING
 
 
 @dataclass

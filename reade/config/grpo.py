@@ -2,8 +2,7 @@
 
 `GRPOSettings` is the stage node and the recipe the module and the DataModule read as it is
 (`settings.beta`, `settings.optimizer.lr`); `module` / `datamodule` name their classes and what they
-take from other config groups. A new setting is one field here (and a line in conf/stage/grpo.yaml
-when its value there differs).
+take from other config groups. A new setting is one field here and its value in conf/stage/grpo.yaml.
 """
 
 from __future__ import annotations
@@ -11,18 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from reade.config.recipe import ConstantSchedulerConfig, OptimizerConfig, StageSettings
+from omegaconf import MISSING
+
+from reade.config.recipe import StageSettings
 
 
 @dataclass
 class SamplingConfig:
-    """How rollouts are drawn (paper D: at most 768 completion tokens)."""
+    """How rollouts are drawn (reade.rl.rollout.base.SamplingSettings)."""
 
     _target_: str = "reade.rl.rollout.base.SamplingSettings"
-    max_new_tokens: int = 768
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
+    max_new_tokens: int = MISSING
+    temperature: float = MISSING
+    top_p: float = MISSING
+    top_k: int = MISSING  # 0: no top-k filter
 
 
 @dataclass
@@ -58,37 +59,31 @@ class GRPOSettings(StageSettings):
     optimizer steps over it, each accumulated over micro-batches of `micro_batch_size` completions.
 
     Lightning neither accumulates nor clips (manual optimisation): `max_grad_norm` is the clipping.
+    conf/stage/grpo.yaml sets the recipe.
     """
 
-    name: str = "grpo"
-    prompts_per_step: int = 1
-    group_size: int = 8
-    micro_batch_size: int = 2
-    num_iterations: int = 1
-    max_steps: int = 1000
-    max_epochs: int = -1
-    gradient_clip_val: Optional[float] = None
-    log_every_n_steps: int = 1
-    max_grad_norm: Optional[float] = 1.0
-    beta: float = 0.001
-    epsilon_low: float = 0.2
-    epsilon_high: float = 0.2
-    # TRL 1.16's default (True) weighs the k3 term by the importance ratio; the paper's GRPO does not.
-    use_bias_correction_kl: bool = False
-    loss_type: str = "grpo"
-    scale_rewards: str = "group"
-    mask_truncated_completions: bool = False
-    instruction_dropout: float = 0.4
-    max_prompt_length: int = 1024
+    prompts_per_step: int = MISSING
+    group_size: int = MISSING
+    micro_batch_size: int = MISSING
+    num_iterations: int = MISSING
+    max_grad_norm: Optional[float] = MISSING
+    beta: float = MISSING
+    epsilon_low: float = MISSING
+    epsilon_high: float = MISSING
+    # True weighs the k3 term by the importance ratio (TRL 1.16's default).
+    use_bias_correction_kl: bool = MISSING
+    loss_type: str = MISSING  # one of reade.rl.loss.LOSS_TYPES
+    scale_rewards: str = MISSING  # one of reade.rl.loss.SCALES (TRL's scale_rewards)
+    mask_truncated_completions: bool = MISSING
+    instruction_dropout: float = MISSING
+    max_prompt_length: int = MISSING
     # Each group's prompt computed once in the log-prob passes (reade.rl.shared_prompt); same log-probs.
     share_prompts: bool = True
-    log_completions_every: int = 10
+    log_completions_every: int = MISSING
     # Stop when more than this share of a step's rewards are NaN (no verdict) for this many steps in
     # a row (reade.rl.nan_guard); max_nan_share: 1.0 never stops.
-    max_nan_share: float = 0.5
-    max_nan_steps: int = 5
+    max_nan_share: float = MISSING
+    max_nan_steps: int = MISSING
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2.5e-6))
-    scheduler: ConstantSchedulerConfig = field(default_factory=ConstantSchedulerConfig)
     module: GRPOModuleNode = field(default_factory=GRPOModuleNode)
     datamodule: GRPODataModuleNode = field(default_factory=GRPODataModuleNode)

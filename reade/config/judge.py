@@ -25,7 +25,7 @@ class LexicalJudgeConfig(JudgeConfig):
 @dataclass
 class EmbeddingJudgeConfig(JudgeConfig):
     _target_: str = "reade.rewards.judges.embedding.EmbeddingJudge"
-    threshold: float = 0.5
+    threshold: float = MISSING
     batch_size: int = 16
     device: str = "cpu"
     memory: int = 200_000
@@ -34,7 +34,8 @@ class EmbeddingJudgeConfig(JudgeConfig):
 
 @dataclass
 class ChatJudgeConfig(JudgeConfig):
-    """The LLM judges: the model and the sampling of its one-line answers (paper D.4: 50 tokens)."""
+    """The LLM judges: the model, and the sampling of the one-line answers the judge prompts ask for
+    (paper D.4), the same for every backend and so stated here, not in conf/judge/."""
 
     model: str = MISSING
     temperature: float = 0.0
@@ -48,28 +49,28 @@ class OpenAIJudgeConfig(ChatJudgeConfig):
     """Any OpenAI-compatible endpoint. The key is read from the variable `api_key_env` names, never stored."""
 
     _target_: str = "reade.rewards.judges.openai.OpenAIJudge"
-    base_url: Optional[str] = None
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 16
-    timeout_s: float = 60.0
-    retries: int = 3
-    backoff_s: float = 1.0
+    base_url: Optional[str] = MISSING
+    api_key_env: str = MISSING
+    concurrency: int = MISSING
+    timeout_s: float = MISSING
+    retries: int = MISSING
+    backoff_s: float = MISSING
 
 
 @dataclass
 class HFJudgeConfig(ChatJudgeConfig):
     _target_: str = "reade.rewards.judges.hf.HFJudge"
-    batch_size: int = 8
-    dtype: str = "float32"
-    device: str = "cpu"
+    batch_size: int = MISSING
+    dtype: str = MISSING
+    device: str = MISSING
     seed: int = 0
 
 
 @dataclass
 class VLLMJudgeConfig(ChatJudgeConfig):
     _target_: str = "reade.rewards.judges.vllm.VLLMJudge"
-    gpu_memory_utilization: float = 0.3
-    max_model_len: int = 4096
+    gpu_memory_utilization: float = MISSING
+    max_model_len: int = MISSING
     dtype: str = "auto"
     seed: int = 0
     enforce_eager: bool = False

@@ -1,4 +1,5 @@
-"""Unknown keys under a schema-typed node, named with a suggestion: a misspelt key is an error."""
+"""Unknown keys under a schema-typed node, named with a suggestion: a misspelt key is an error; and
+values a schema leaves MISSING that nothing set, named all at once: a forgotten value is an error."""
 
 from __future__ import annotations
 
@@ -31,3 +32,9 @@ def check_known_keys(cfg: DictConfig) -> None:
     problems = unknown_keys(cfg)
     if problems:
         raise ConfigError("unknown config keys:\n  " + "\n  ".join(problems))
+
+
+def check_all_set(cfg: DictConfig) -> None:
+    unset = sorted(OmegaConf.missing_keys(cfg))
+    if unset:
+        raise ConfigError("config values not set (a conf/ file or the command line sets each):\n  " + "\n  ".join(unset))

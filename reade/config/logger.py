@@ -11,8 +11,8 @@ from omegaconf import MISSING
 @dataclass
 class WandbLoggerConfig:
     _target_: str = "lightning.pytorch.loggers.WandbLogger"
-    project: str = "reade"
-    mode: str = "offline"
+    project: str = MISSING
+    mode: str = MISSING
     save_dir: Optional[str] = MISSING
     entity: Optional[str] = None
     tags: list[str] = field(default_factory=list)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omegaconf import MISSING
+
 
 @dataclass
 class RewardConfig:
-    """Weights of eq. 4 (α ρ γ λ; `lam` is λ) and of the format reward in the GRPO sum."""
+    """Weights of eq. 4 (α ρ γ λ; `lam` is λ) and of the format reward in the GRPO sum; conf/reward/full.yaml
+    sets the paper's."""
 
     _target_: str = "reade.rewards.content.RewardWeights"
-    alpha: float = 1.0
-    rho: float = 1.0
-    gamma: float = 0.8
-    lam: float = 0.7
-    format: float = 1.0
+    alpha: float = MISSING
+    rho: float = MISSING
+    gamma: float = MISSING
+    lam: float = MISSING
+    format: float = MISSING

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from omegaconf import MISSING
+
 from reade.config.recipe import StageSettings
 
 
@@ -35,17 +37,16 @@ class SFTDataModuleNode:
 
 @dataclass
 class SFTSettings(StageSettings):
-    """CoT-guided SFT (paper section 3.1; Table 10, stage 1)."""
+    """CoT-guided SFT (paper section 3.1; Table 10, stage 1); conf/stage/sft.yaml sets the recipe."""
 
-    name: str = "sft"
-    batch_size: int = 6
-    accumulate_grad_batches: int = 2
-    instruction_dropout: float = 0.4
+    batch_size: int = MISSING
+    # The share of training rows whose instruction is left out (the conditions alone remain).
+    instruction_dropout: float = MISSING
     # The share of training rows whose conditions all carry a description that become
-    # describe-the-reference rows (reade.data.collate.InterpreterCollator): 0 on a pretrained backbone.
-    describe_fraction: float = 0.0
+    # describe-the-reference rows (reade.data.collate.InterpreterCollator).
+    describe_fraction: float = MISSING
     # Targets hold the <think> trace before the answer; false: the answer alone (stage=sft_no_cot).
-    reasoning: bool = True
+    reasoning: bool = MISSING
     # Module paths left as the starting checkpoint has them (reade.models.freezing), e.g.
     # [visual, audio_tower] after a grounding stage trained the towers.
     frozen: list[str] = field(default_factory=list)

@@ -13,11 +13,11 @@ class TrainerConfig:
     """Hardware only: the recipe (steps, batch, clipping) comes from the stage."""
 
     _target_: str = "lightning.Trainer"
-    accelerator: str = "cpu"
-    devices: Any = 1
+    accelerator: str = MISSING
+    devices: Any = MISSING
     num_nodes: int = 1
     strategy: Any = "auto"
-    precision: str = "32-true"
+    precision: str = MISSING
     max_steps: int = MISSING
     max_epochs: int = MISSING
     val_check_interval: Optional[float] = None

@@ -7,14 +7,15 @@ import random
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 from PIL import Image
 
 from reade.config.data import DataConfig
-from reade.config.sft import SFTSettings
 from reade.data.collate import InterpreterCollator, describable
 from reade.lit.sft import SFTDataModule
 from reade.models.processing import IGNORE_INDEX, InterpreterProcessor
 from reade.models.prompt import DESCRIBE_INSTRUCTION, describe_target
+from tests.conftest import compose_train
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,9 @@ def test_a_row_that_cannot_say_what_its_conditions_show_keeps_its_target(process
     assert labelled(batch, processor, 0).startswith("<think>")
 
 
-def test_only_training_batches_describe(processor):
-    datamodule = SFTDataModule(settings=SFTSettings(instruction_dropout=0.0, describe_fraction=0.3),
+def test_only_training_batches_describe(processor, tmp_path):
+    settings = compose_train(["stage=sft", "stage.instruction_dropout=0.0", "stage.describe_fraction=0.3"], tmp_path).stage
+    datamodule = SFTDataModule(settings=OmegaConf.to_object(settings),
                                data=DataConfig(name="test", train_file="train.jsonl", max_length=64), kinds=["identity"],
                                processor=processor)
     assert datamodule.collator(with_targets=True, train=True).describe_fraction == 0.3

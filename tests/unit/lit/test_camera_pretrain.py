@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ from omegaconf import OmegaConf
 from reade.config import check_known_keys
 from reade.config.camera_pretrain import CameraDataConfig, CameraPretrainSettings
 from reade.config.data import DataConfig
-from reade.config.recipe import EvalConfig
 from reade.data.camera_captions import synthesize_camera
 from reade.errors import ConfigError, DataError
 from reade.lit.camera_pretrain import CameraPretrainDataModule, CameraPretrainModule
@@ -28,10 +28,18 @@ def camera_dir(tmp_path_factory) -> Path:
     return out
 
 
-def datamodule(folder: Path, on_error: str = "raise") -> CameraPretrainDataModule:
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> CameraPretrainSettings:
+    """The paper's setting (a frozen backbone) on the tiny profile's sizes, small batches."""
+    overrides = ["stage=camera_pretrain", "stage.train_backbone=false", "stage.batch_size=4", "stage.eval.limit=0",
+                 "stage.eval.batch_size=4", "stage.eval.max_new_tokens=8"]
+    return OmegaConf.to_object(compose_train(overrides, tmp_path_factory.mktemp("run")).stage)
+
+
+def datamodule(settings: CameraPretrainSettings, folder: Path, on_error: str = "raise") -> CameraPretrainDataModule:
     splits = CameraDataConfig(train_file=str(folder / "train.jsonl"), test_file=str(folder / "test.jsonl"), synthesize=None)
-    settings = CameraPretrainSettings(batch_size=4, eval=EvalConfig(limit=0, batch_size=4), data=splits)
-    return CameraPretrainDataModule(settings=settings, data=DataConfig(name="test", train_file="", on_error=on_error))
+    return CameraPretrainDataModule(settings=replace(settings, data=splits),
+                                    data=DataConfig(name="test", train_file="", on_error=on_error))
 
 
 def test_tiny_profile_and_paper_recipe_compose(tmp_path):
@@ -47,8 +55,8 @@ def test_tiny_profile_and_paper_recipe_compose(tmp_path):
     assert compose_train(["stage=sft"], tmp_path).backbone.camera_encoder is None
 
 
-def test_targets_and_gold_come_from_the_describer(camera_dir):
-    dm = datamodule(camera_dir)
+def test_targets_and_gold_come_from_the_describer(settings, camera_dir):
+    dm = datamodule(settings, camera_dir)
     dm.load()
     meta = {json.loads(line)["id"]: json.loads(line)["meta"] for line in (camera_dir / "train.jsonl").read_text().splitlines()}
     for row in dm.splits["train"]:
@@ -58,22 +66,22 @@ def test_targets_and_gold_come_from_the_describer(camera_dir):
     assert summary["data/train_rows"] == 24 and 0.0 <= summary["data/test_majority_motion_acc"] <= 1.0
 
 
-def test_a_bad_camera_file_is_named(camera_dir, tmp_path):
+def test_a_bad_camera_file_is_named(settings, camera_dir, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(camera_dir, broken)
     row = json.loads((broken / "train.jsonl").read_text().splitlines()[2])
     camera = broken / row["conditions"][0]["path"]
     camera.write_text(camera.read_text().replace(camera.read_text().split()[5], "nan", 1))
     with pytest.raises(DataError) as error:
-        datamodule(broken).load()
+        datamodule(settings, broken).load()
     assert f"{broken / 'train.jsonl'}:3: conditions[0].path" in str(error.value)
     assert str(camera.name) in str(error.value) and "NaN" in str(error.value)
-    dm = datamodule(broken, on_error="skip")
+    dm = datamodule(settings, broken, on_error="skip")
     dm.load()
     assert dm.data_summary()["data/train_skipped"] == 1
 
 
-def test_a_row_needs_exactly_one_camera(camera_dir, tmp_path):
+def test_a_row_needs_exactly_one_camera(settings, camera_dir, tmp_path):
     folder = tmp_path / "two"
     shutil.copytree(camera_dir, folder)
     lines = (folder / "train.jsonl").read_text().splitlines()
@@ -81,13 +89,13 @@ def test_a_row_needs_exactly_one_camera(camera_dir, tmp_path):
     row["conditions"] = row["conditions"] * 2
     (folder / "train.jsonl").write_text("\n".join([json.dumps(row), *lines[1:]]) + "\n")
     with pytest.raises(DataError, match=r"sample train-000000: .* exactly one condition"):
-        datamodule(folder).load()
+        datamodule(settings, folder).load()
 
 
 @pytest.fixture(scope="module")
-def module(tiny_dir):
+def module(tiny_dir, settings):
     model, processor = load_backbone(tiny_dir, camera_encoder=TINY_CAMERA)
-    return CameraPretrainModule(model, processor, settings=CameraPretrainSettings(eval=EvalConfig(max_new_tokens=8)))
+    return CameraPretrainModule(model, processor, settings=settings)
 
 
 def test_the_backbone_is_frozen_and_the_encoder_trains(module):
@@ -113,10 +121,10 @@ def test_lightning_checkpoints_leave_the_frozen_backbone_out(module):
         module.on_load_checkpoint(checkpoint)
 
 
-def test_a_backbone_without_camera_encoder_is_refused(tiny_dir):
+def test_a_backbone_without_camera_encoder_is_refused(tiny_dir, settings):
     model, processor = load_backbone(tiny_dir)
     with pytest.raises(ConfigError, match="needs a backbone with a camera encoder"):
-        CameraPretrainModule(model, processor, settings=CameraPretrainSettings())
+        CameraPretrainModule(model, processor, settings=settings)
 
 
 def test_summary_prints_both_figures(module):

@@ -7,12 +7,14 @@ by a micro-batch; and the GRPO module's micro-batches through either pass."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-from reade.config.grpo import GRPOSettings, SamplingConfig
+from reade.config.grpo import GRPOSettings
 from reade.data.synthetic.trajectory import camera_trajectory
 from reade.lit.grpo import GRPOModule, PromptBatch
 from reade.rewards.content import RewardWeights
@@ -22,6 +24,7 @@ from reade.rl.logprobs import completion_logits, token_logprobs
 from reade.rl.loss import grpo_loss
 from reade.rl.rollout.hf import HFRollout
 from reade.rl.shared_prompt import group_rows, refusal, shared_prompt_logits
+from tests.conftest import compose_train
 
 MODELS = {"qwen2 causal LM": "causal_lm", "thinker media": "thinker", "camera + LoRA": "interpreter_with_lora"}
 C = 7  # longest completion
@@ -134,14 +137,21 @@ def test_other_models_are_refused_by_name(thinker, causal_lm):
         shared_prompt_logits(causal_lm[0], prompts, torch.tensor([0, 1]), ids, torch.ones_like(ids))
 
 
-def grpo_module(model, processor, share_prompts: bool) -> GRPOModule:
-    settings = GRPOSettings(group_size=3, micro_batch_size=4, beta=0.0, max_grad_norm=None, instruction_dropout=0.0,
-                            share_prompts=share_prompts, log_completions_every=0, sampling=SamplingConfig(max_new_tokens=C))
-    return GRPOModule(model, processor, settings=settings, rollout=HFRollout, judge=LexicalJudge(), reward=RewardWeights(), seed=0)
+@pytest.fixture(scope="module")
+def grpo_settings(tmp_path_factory) -> GRPOSettings:
+    """stage=grpo in groups of 3, micro-batches of 4, without KL, clipping, dropout or completions tables."""
+    overrides = ["stage=grpo", "stage.group_size=3", "stage.micro_batch_size=4", "stage.beta=0.0", "stage.max_grad_norm=null",
+                 "stage.instruction_dropout=0.0", "stage.log_completions_every=0", f"stage.sampling.max_new_tokens={C}"]
+    return OmegaConf.to_object(compose_train(overrides, tmp_path_factory.mktemp("run")).stage)
+
+
+def grpo_module(model, processor, settings: GRPOSettings, share_prompts: bool) -> GRPOModule:
+    return GRPOModule(model, processor, settings=replace(settings, share_prompts=share_prompts), rollout=HFRollout,
+                      judge=LexicalJudge(), reward=RewardWeights(), seed=0)
 
 
 @pytest.mark.parametrize("name", ["qwen2 causal LM", "thinker media"])
-def test_grpo_micro_batches_through_either_pass(request, media, monkeypatch, name):
+def test_grpo_micro_batches_through_either_pass(request, media, monkeypatch, grpo_settings, name):
     """Micro-batches of 4 rows over groups of 3 (rows 0-3, 4-7, 8): each pass gives the same log-probs;
     the micro-batch of one row takes the plain pass."""
     calls = []
@@ -153,7 +163,7 @@ def test_grpo_micro_batches_through_either_pass(request, media, monkeypatch, nam
     ids, mask = sampled(processor, len(rows), seed=3)
     logps = {}
     for share in (False, True):
-        module = grpo_module(model, processor, share)
+        module = grpo_module(model, processor, grpo_settings, share)
         with torch.no_grad():
             logps[share] = module._no_grad_logps(model, batch, ids, mask, [range(0, 4), range(4, 8), range(8, 9)])
     assert [args[2].tolist() for args in calls] == [[0, 0, 0, 1], [0, 0, 1, 1]]
@@ -162,10 +172,10 @@ def test_grpo_micro_batches_through_either_pass(request, media, monkeypatch, nam
         torch.testing.assert_close(shared[valid], plain[valid], atol=1e-5, rtol=0)
 
 
-def test_a_model_the_shared_pass_cannot_run_falls_back_with_a_log_line(causal_lm, caplog):
+def test_a_model_the_shared_pass_cannot_run_falls_back_with_a_log_line(causal_lm, grpo_settings, caplog):
     _, processor = causal_lm
     llama = LlamaForCausalLM(LlamaConfig(vocab_size=len(processor.tokenizer), hidden_size=16, intermediate_size=32,
                                          num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1))
     with caplog.at_level(logging.WARNING, logger="reade.lit.grpo"):
-        assert not grpo_module(llama, processor, True).share_prompts
+        assert not grpo_module(llama, processor, grpo_settings, True).share_prompts
     assert "stage.share_prompts" in caplog.text and "'llama'" in caplog.text
