@@ -34,6 +34,7 @@ from reade.lit.sharding import check_sharding, whole_model
 from reade.lit.splits import test_rows
 from reade.models.backbone import save_checkpoint
 from reade.models.from_config import backbone_from_config, processor_from_config
+from reade.rl.rollout.base import check_conditions
 from reade.utils.chain import CONF_DIR, checked_checkpoint, job_plan, plan_lines, run_plan, shown_plan, with_stage_settings
 from reade.utils.instantiate import build
 from reade.utils.metrics import objective, update_metrics
@@ -51,6 +52,7 @@ def train(cfg: DictConfig, start: Callable[[], str | None] | None = None) -> dic
     check_known_keys(cfg)
     check_all_set(cfg)
     check_sharding(cfg)
+    check_conditions(cfg)
     output_dir = Path(cfg.paths.output_dir)
     settings = OmegaConf.to_object(cfg.stage)  # the stage's schema object (SFTSettings, GRPOSettings, ...), as it is
     datamodule = build(cfg.stage.datamodule)(settings=settings)

@@ -43,8 +43,9 @@ from reade.data.synthetic.sound import ambience_audio
 from reade.data.synthetic.trajectory import camera_trajectory
 from reade.utils.io import write_dataset_once
 
-GENERATOR_VERSION = 3  # 2: provenance of the key elements; the dense part states every inferable fact;
-# 3: condition descriptions, figures drawn apart, multi-hop reasoning at 42 %, held-out hop combinations
+GENERATOR_VERSION = 4  # 2: provenance of the key elements; the dense part states every inferable fact;
+# 3: condition descriptions, figures drawn apart, multi-hop reasoning at 42 %, held-out hop combinations;
+# 4: step 2 names each identity reference by its prompt label ("Identity reference 2 shows ...")
 PROGRESS_THRESHOLD = 100
 
 

@@ -54,9 +54,13 @@ def apply_lora(model: PreTrainedModel, options: dict[str, Any], language_model_p
 
 
 @torch.no_grad()
-def merged_state_dict(model: PeftModel) -> dict[str, torch.Tensor]:
-    """The base model's state dict under its own key names, with every active adapter folded in."""
-    base = model.get_base_model()
+def merged_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The base model's state dict under its own key names, with every active adapter folded in.
+
+    `model` is a peft model or the model under it: peft puts its layers into that model in place, so
+    both hold the adapters. A model without adapters gives its own state dict.
+    """
+    base = model.get_base_model() if isinstance(model, PeftModel) else model
     state = {}
     for key, value in base.state_dict().items():
         parts = key.split(".")

@@ -167,10 +167,11 @@ def test_two_ddp_ranks_make_the_update_of_one_process(small, tmp_path):
 
 
 @pytest.mark.vllm
-def test_vllm_rollouts_train_end_to_end(tmp_path):
-    """rollout=vllm: an in-process engine beside the trainer, weights pushed after every step."""
+def test_vllm_rollouts_train_end_to_end(small, tmp_path):
+    """rollout=vllm: an in-process engine beside the trainer, weights pushed after every step. The run
+    starts from a camera checkpoint, whose `InterpreterModel` vLLM serves as its thinker's language model."""
     out = tmp_path / "vllm"
-    args = [*SMALL, "stage.max_steps=3", "rollout=vllm", "rollout.enforce_eager=true", "rollout.max_model_len=2048",
+    args = [*small, "stage.max_steps=3", "rollout=vllm", "rollout.enforce_eager=true", "rollout.max_model_len=2048",
             "condition=text", "stage.eval.untrained=false", f"hydra.run.dir={out}"]
     done = run_cli(args, tmp_path)
     output = done.communicate(timeout=600)[0]

@@ -37,6 +37,23 @@ def test_a_stage_trained_alone_never_starts_silently_from_the_backbone(tmp_path)
         train(cfg)
 
 
+def test_vllm_rollouts_with_conditions_are_refused_before_any_work(tmp_path, monkeypatch):
+    """vLLM samples from token ids alone: camera-encoder and tower embeddings cannot reach it. The
+    default condition=all is refused before any data loads; condition=text gets past the check (to
+    the next one, the stage trained alone)."""
+    monkeypatch.setattr(reade.train, "build", lambda *args, **kwargs: pytest.fail("the stage was built"))
+    overrides = ["stage=grpo", "rollout=vllm", "judge=lexical", "logger=csv", f"paths.root_dir={tmp_path}"]
+    with pytest.raises(ConfigError, match=r"VLLMRollout samples from token ids alone, so the \['identity', 'depth', "
+                                          r"'pose', 'audio', 'camera'\] conditions that condition=all keeps.*"
+                                          r"use condition=text, or rollout=hf"):
+        train(compose_train(overrides, tmp_path / "out"))
+    monkeypatch.undo()
+    cfg = compose_train([*overrides, "condition=text", "data.synthesize.n_train=8", "data.synthesize.n_val=2",
+                         "data.synthesize.n_test=2"], tmp_path / "text")
+    with pytest.raises(ConfigError, match="stage grpo starts from a stage=sft run"):
+        train(cfg)
+
+
 def test_last_is_the_run_folders_last_checkpoint(tmp_path):
     last = tmp_path / "checkpoints" / "last.ckpt"
     last.parent.mkdir()

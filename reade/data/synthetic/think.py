@@ -53,7 +53,8 @@ def _understanding(source: Scene, references: tuple[Subject, ...], conditions: t
     for kind in conditions:
         shown = condition_descriptions(kind, source, references)
         if kind == "identity":
-            sentences.append(f"The {'identity images show' if len(shown) > 1 else 'identity image shows'} {join_words(shown)}.")
+            # Each reference by the label the prompt gives it, so the trace points at the image it describes.
+            sentences.extend(f"Identity reference {number} shows {phrase}." for number, phrase in enumerate(shown, 1))
         elif kind == "depth":
             sentences.append(f"The depth shows {shown[0]}.")
         elif kind == "pose":

@@ -11,6 +11,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
+from hydra.utils import get_class
+from omegaconf import DictConfig
+
+from reade.errors import ConfigError
 
 
 @dataclass
@@ -57,6 +61,9 @@ class RolloutEngine(ABC):
     """
 
     name: str
+    # Whether prompts may carry conditions (media tensors, camera maps); one that cannot read them is
+    # refused before the run starts (`check_conditions`).
+    reads_conditions: bool = True
 
     def __init__(self, sampling: SamplingSettings):
         self.sampling = sampling
@@ -70,3 +77,22 @@ class RolloutEngine(ABC):
 
     def close(self) -> None:
         """Free what the engine holds (an inference engine, its memory)."""
+
+
+def check_conditions(cfg: DictConfig) -> None:
+    """Refuse, before any work, a stage whose rollout engine cannot read the condition kinds its rows keep.
+
+    The engine itself refuses a batch with conditions, but only at the first such batch: after the
+    upstream stages, the model load and the evaluation before training, or steps later when the
+    first batches happen to be text.
+    """
+    kinds = list(cfg.condition.kinds)
+    if "rollout" not in cfg.stage.module or not kinds:
+        return
+    engine = get_class(cfg.rollout._target_)
+    if not getattr(engine, "reads_conditions", True):
+        raise ConfigError(
+            f"rollout: {engine.__name__} samples from token ids alone, so the {kinds} conditions that "
+            f"condition={cfg.condition.name} keeps cannot reach it (neither camera-encoder nor image/audio "
+            "tower embeddings); use condition=text, or rollout=hf"
+        )

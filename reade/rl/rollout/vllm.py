@@ -10,8 +10,11 @@ as a plain `Qwen2ForCausalLM`:
 - On text the thinker *is* a Qwen2 decoder: its multimodal RoPE gives a text token the same position
   on all three axes, which is 1-D RoPE, and the towers are never called (the tests compare logits).
 
-So this engine takes text-only prompts (`condition=text`); a batch with media raises and points to
-`rollout=hf`. A `causal_lm` backbone (text-only Qwen2.5) is served under its own architecture.
+So this engine takes text-only prompts (`condition=text`): with any other condition kinds the run is
+refused before it starts (`reade.rl.rollout.base.check_conditions`), and a batch with media or camera
+maps raises and points to `rollout=hf`. A camera checkpoint's `InterpreterModel` is served as its
+thinker's language model (a text prompt never reaches the camera encoder). A `causal_lm` backbone
+(text-only Qwen2.5) is served under its own architecture.
 
 Weights: the engine is built on the first `generate` from a temporary folder with the language
 model's current weights; `push_weights` reloads them in place with vLLM's `reload_weights` worker
@@ -43,10 +46,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from peft import PeftModel
 from safetensors.torch import save_file
-from transformers import PretrainedConfig, PreTrainedModel, Qwen2Config
+from transformers import AutoModelForCausalLM, PretrainedConfig, PreTrainedModel, Qwen2Config
 
+from reade.models.decoding import unwrap
 from reade.models.lora import merged_state_dict
 from reade.rl.rollout.base import RolloutEngine, Rollouts, SamplingSettings, completion_mask
 
@@ -83,22 +86,19 @@ QWEN2_FIELDS = (
 )
 
 
-def _base(model: torch.nn.Module) -> PreTrainedModel:
-    return model.get_base_model() if isinstance(model, PeftModel) else model
-
-
 def is_omni_thinker(model: torch.nn.Module) -> bool:
-    return _base(model).config.model_type == "qwen2_5_omni_thinker"
+    return unwrap(model).config.model_type == "qwen2_5_omni_thinker"
 
 
 def language_model_config(model: torch.nn.Module) -> PretrainedConfig:
     """The config vLLM builds its model from: a Qwen2 decoder for a thinker, the model's own otherwise.
 
+    `model` may be wrapped (peft, `InterpreterModel`): the camera encoder has no place in vLLM.
     `mrope_section` is dropped from the rope parameters (1-D RoPE for text). The thinker's
     `text_config.tie_word_embeddings` says True, yet its `lm_head` is a separate matrix: the export
     unties unless the two really share storage.
     """
-    base = _base(model)
+    base = unwrap(model)
     if not is_omni_thinker(base):
         config = copy.deepcopy(base.config)
         config.dtype = base.dtype
@@ -123,11 +123,13 @@ def _tied(base: PreTrainedModel) -> bool:
 def language_model_weights(model: torch.nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
     """(name, tensor) under the names of `language_model_config`'s architecture, LoRA merged in.
 
-    A thinker's `model.language_model.*` become `model.*`; its vision and audio towers are left out.
+    Peft and `InterpreterModel` wrappers are looked through (their names would match nothing). A
+    thinker's `model.language_model.*` become `model.*`; its vision and audio towers are left out.
     Tensors are the live parameters (no copy) except LoRA-merged ones.
     """
-    state = merged_state_dict(model) if isinstance(model, PeftModel) else _base(model).state_dict()
-    if not is_omni_thinker(model):
+    base = unwrap(model)
+    state = merged_state_dict(base)
+    if not is_omni_thinker(base):
         yield from state.items()
         return
     for name, tensor in state.items():
@@ -137,21 +139,57 @@ def language_model_weights(model: torch.nn.Module) -> Iterator[tuple[str, torch.
             yield name, tensor
 
 
+def checked_language_model_weights(model: torch.nn.Module, config: PretrainedConfig) -> list[tuple[str, torch.Tensor]]:
+    """`language_model_weights`, refused unless they are exactly the weights of `config`'s architecture.
+
+    A weight the folder lacks is freshly initialised by transformers' loaders with only a warning
+    (experiments/bench_grpo once trained such a model), vLLM's first load names a few of the missing
+    ones at best (five norm weights for an empty export, on the CPU), and its in-place reload skips
+    them with a warning.
+    """
+    weights = list(language_model_weights(model))
+    expected = _weight_names(config)
+    names = {name for name, _ in weights}
+    missing, unexpected = sorted(expected - names), sorted(names - expected)
+    if not missing and not unexpected:
+        return weights
+    architecture = config.architectures[0] if config.architectures else type(config).__name__
+    if not weights:
+        raise ValueError(f"{_model_name(model)} gave no language-model weights for {architecture}: the export would "
+                         "be a randomly initialised model")
+    raise ValueError(f"{_model_name(model)} does not give {architecture}'s weights: {len(missing)} of {len(expected)} "
+                     f"missing {missing[:5]}, {len(unexpected)} unknown {unexpected[:5]}")
+
+
+def _model_name(model: torch.nn.Module) -> str:
+    """`model`'s class, and the transformers model's under it when it is a wrapper: a wrapper nobody
+    looks through is the likely cause of an export without weights."""
+    outer, inner = type(model).__name__, type(unwrap(model)).__name__
+    return outer if outer == inner else f"{outer} (around {inner})"
+
+
+def _weight_names(config: PretrainedConfig) -> set[str]:
+    """The state dict names of the model `config` builds, built on the meta device (no memory, milliseconds)."""
+    with torch.device("meta"):
+        return set(AutoModelForCausalLM.from_config(config).state_dict())
+
+
 def export_language_model(model: torch.nn.Module, folder: str | Path, tokenizer=None) -> Path:
     """A model folder any HF loader reads: `config.json`, `model.safetensors` and the tokenizer.
 
-    vLLM only gets token ids, but without a tokenizer its `LLM` logs a failed chat-template warmup.
+    Nothing is written unless the weights are complete (`checked_language_model_weights`). vLLM only
+    gets token ids, but without a tokenizer its `LLM` logs a failed chat-template warmup.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     config = language_model_config(model)
-    config.save_pretrained(folder)
     weights, seen = {}, set()
-    for name, tensor in language_model_weights(model):
+    for name, tensor in checked_language_model_weights(model, config):
         if tensor.data_ptr() in seen:  # a tied head: safetensors stores shared tensors once
             continue
         seen.add(tensor.data_ptr())
         weights[name] = tensor.detach().to("cpu").contiguous()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config.save_pretrained(folder)
     save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
     if tokenizer is not None:
         tokenizer.save_pretrained(str(folder))
@@ -172,6 +210,7 @@ class VLLMRollout(RolloutEngine):
     """
 
     name = "vllm"
+    reads_conditions = False
 
     def __init__(
         self,
@@ -265,7 +304,7 @@ class VLLMRollout(RolloutEngine):
         """
         if self._llm is None:
             return
-        weights = list(language_model_weights(model))
+        weights = checked_language_model_weights(model, language_model_config(model))
         self._llm.collective_rpc("reload_weights", kwargs={"weights_iterator": weights, "is_checkpoint_format": True})
         if not self._llm.reset_prefix_cache():  # cached prompt blocks hold keys/values of the old weights
             raise RuntimeError("vLLM did not reset its prefix cache after a weight update")

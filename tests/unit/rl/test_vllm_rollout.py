@@ -6,7 +6,8 @@ a few optimizer steps (full fine-tuning, then LoRA) and `push_weights`, sampled 
 log-probs, and what came out of the engine, read back as one JSON line. The engine itself runs in the
 script's process, but a separate process keeps vLLM's process-wide state out of pytest's.
 
-The other tests run everywhere: the language-model export that vLLM serves is checked in transformers.
+The other tests run everywhere: the language-model export that vLLM serves is checked in transformers,
+for a thinker and for the `InterpreterModel` a camera checkpoint loads as, with and without LoRA.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from reade.models.lora import apply_lora
 from reade.models.tiny import TinyDims, materialize_tiny
 from reade.rl.rollout.base import SamplingSettings
 from reade.rl.rollout.vllm import VLLMRollout, export_language_model, language_model_config, language_model_weights
+from tests.unit.models.test_interpreter import TINY_CAMERA
 
 hf_logging.disable_progress_bar()
 
@@ -66,29 +68,43 @@ def test_missing_vllm_names_the_install(monkeypatch):
         VLLMRollout(SamplingSettings(max_new_tokens=4)).generate(None, None, prompts)
 
 
-def test_media_prompts_are_refused():
-    prompts = {
-        "input_ids": torch.ones(1, 3, dtype=torch.long),
-        "attention_mask": torch.ones(1, 3, dtype=torch.long),
-        "pixel_values": torch.zeros(4, 8),
-        "image_grid_thw": torch.ones(1, 3, dtype=torch.long),
-    }
+@pytest.mark.parametrize("media", [
+    {"pixel_values": torch.zeros(4, 8), "image_grid_thw": torch.ones(1, 3, dtype=torch.long)},
+    {"camera_maps": [torch.zeros(2, 96, 4, 4)]},
+], ids=["image", "camera"])
+def test_media_prompts_are_refused(media):
+    """vLLM gets token ids only: image features and camera-encoder rows could not reach it."""
+    ids = torch.ones(1, 3, dtype=torch.long)
+    prompts = {"input_ids": ids, "attention_mask": torch.ones_like(ids), **media}
     with pytest.raises(ValueError, match=r"text-only prompts.*rollout=hf.*condition=text"):
         VLLMRollout(SamplingSettings(max_new_tokens=4)).generate(None, None, prompts)
 
 
-@pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
-def test_exported_qwen2_equals_the_thinker_on_text(tiny_dir, tmp_path, lora):
+def _policy(tiny_dir, lora: bool, camera: bool):
+    """(model, processor): the tiny thinker, or the `InterpreterModel` of a camera checkpoint, maybe with
+    LoRA adapters that count (peft starts B at zero)."""
+    if camera:
+        model, processor = load_backbone(tiny_dir, lora=LORA if lora else None, camera_encoder=TINY_CAMERA)
+    else:
+        model, processor = load_backbone(tiny_dir)
+        model = apply_lora(model, LORA, "model.language_model") if lora else model
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(std=0.05)
+    return model.eval(), processor
+
+
+POLICIES = pytest.mark.parametrize("lora, camera", [(False, False), (True, False), (False, True), (True, True)],
+                                   ids=["full", "lora", "interpreter", "interpreter-lora"])
+
+
+@POLICIES
+def test_exported_qwen2_equals_the_thinker_on_text(tiny_dir, tmp_path, lora, camera):
     """For text tokens the thinker's 3-axis mrope gives every axis the same position: it is 1-D rope,
-    so the exported Qwen2ForCausalLM (LoRA merged) gives the thinker's logits and greedy completions."""
-    thinker, processor = load_backbone(tiny_dir)
-    if lora:
-        thinker = apply_lora(thinker, LORA, "model.language_model")
-        with torch.no_grad():  # peft starts B at zero: make the adapters count
-            for name, param in thinker.named_parameters():
-                if "lora_B" in name:
-                    param.normal_(std=0.05)
-    thinker.eval()
+    so the exported Qwen2ForCausalLM (LoRA merged) gives the policy's logits and greedy completions,
+    an `InterpreterModel`'s too (its camera encoder is not exported: text prompts never reach it)."""
+    thinker, processor = _policy(tiny_dir, lora, camera)
     qwen2 = Qwen2ForCausalLM.from_pretrained(export_language_model(thinker, tmp_path / "export", processor.tokenizer))
     qwen2.eval()
     assert not qwen2.config.tie_word_embeddings  # the thinker's lm_head is its own matrix
@@ -106,13 +122,43 @@ def test_exported_qwen2_equals_the_thinker_on_text(tiny_dir, tmp_path, lora):
     assert torch.equal(qwen2.generate(**batch, **greedy), thinker.generate(**batch, **greedy))
 
 
-def test_weight_names_are_qwen2_names(tiny_dir):
-    thinker, _ = load_backbone(tiny_dir)
+@POLICIES
+def test_weight_names_are_qwen2_names(tiny_dir, lora, camera):
+    thinker, _ = _policy(tiny_dir, lora, camera)
     names = [name for name, _ in language_model_weights(thinker)]
     with torch.device("meta"):
         qwen2 = Qwen2ForCausalLM(language_model_config(thinker))
     assert sorted(names) == sorted(qwen2.state_dict())
-    assert not any("visual" in name or "audio_tower" in name for name in names)
+    assert not any("visual" in name or "audio_tower" in name or "camera" in name for name in names)
+
+
+def test_a_causal_lm_is_exported_as_itself(causal_lm, tmp_path):
+    """A text-only backbone (here the thinker's own export, loaded back) passes the completeness check unchanged."""
+    model, processor = causal_lm
+    exported = Qwen2ForCausalLM.from_pretrained(export_language_model(model, tmp_path / "export", processor.tokenizer))
+    expected = model.state_dict()
+    assert exported.state_dict().keys() == expected.keys()
+    assert all(torch.equal(tensor, expected[name]) for name, tensor in exported.state_dict().items())
+
+
+def test_a_wrapper_the_export_does_not_look_through_writes_nothing(tiny_dir, tmp_path):
+    """`torch.compile`'s wrapper hands on `config` but prefixes every weight name: the export finds no
+    language-model weights, says so with the wrapper's class and writes no folder."""
+    thinker, processor = load_backbone(tiny_dir)
+    with pytest.raises(ValueError, match=r"^OptimizedModule gave no language-model weights for Qwen2ForCausalLM"):
+        export_language_model(torch.compile(thinker), tmp_path / "export", processor.tokenizer)
+    assert not (tmp_path / "export").exists()
+
+
+def test_a_partial_language_model_writes_nothing(tiny_dir, tmp_path):
+    """A decoder layer short of its config: the missing weights are named, and nothing is written."""
+    thinker, processor = load_backbone(tiny_dir)
+    del thinker.model.language_model.layers[-1]
+    last = thinker.config.text_config.num_hidden_layers - 1
+    message = rf"^Qwen2_5OmniThinkerForConditionalGeneration does not give Qwen2ForCausalLM's weights: \d+ of \d+ missing "
+    with pytest.raises(ValueError, match=message + rf"\['model\.layers\.{last}\."):
+        export_language_model(thinker, tmp_path / "export", processor.tokenizer)
+    assert not (tmp_path / "export").exists()
 
 
 # --------------------------------------------------------------------------- with vLLM
