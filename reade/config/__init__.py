@@ -17,6 +17,7 @@ from reade.config.callbacks import CallbacksConfig
 from reade.config.camera_pretrain import CameraPretrainSettings
 from reade.config.condition import ConditionConfig
 from reade.config.data import DataConfig
+from reade.config.ground import GroundSettings
 from reade.config.grpo import GRPOSettings
 from reade.config.judge import EmbeddingJudgeConfig, HFJudgeConfig, LexicalJudgeConfig, OpenAIJudgeConfig, VLLMJudgeConfig
 from reade.config.keys import check_all_set, check_known_keys
@@ -42,6 +43,7 @@ def register() -> None:
         ("stage", "base_sft", SFTSettings),
         ("stage", "base_grpo", GRPOSettings),
         ("stage", "base_camera_pretrain", CameraPretrainSettings),
+        ("stage", "base_ground", GroundSettings),
         ("rollout", "base_hf", HFRolloutConfig),
         ("rollout", "base_vllm", VLLMRolloutConfig),
         ("trainer", "base_trainer", TrainerConfig),

@@ -12,8 +12,17 @@ from omegaconf import MISSING
 class ConditionConfig:
     """Which condition kinds reach the interpreter (the others are dropped and counted at load).
     `encoder_stage` names the stage that trains the encoder these kinds need (camera trajectories: a
-    camera encoder, `stage=camera_pretrain`, DESIGN.md section 1); conf/stage/sft.yaml starts from it."""
+    camera encoder, `stage=camera_pretrain`, DESIGN.md section 1); conf/stage/sft.yaml starts from it.
+
+    `grounding_stage` names the stage SFT starts from on a backbone whose towers are random (the tiny
+    one: conf/profile/sft_tiny.yaml reads it; a pretrained backbone's towers already see, and
+    conf/stage/sft.yaml ignores it). By default it is `encoder_stage`: no grounding beyond the
+    encoder's own stage. `condition.grounding_stage=ground` switches describe-the-reference
+    grounding on (`stage=ground`, which itself starts from `encoder_stage`): for kinds with a
+    description, not `condition=text`. It acts through `stage.upstream` alone, so it stays out of
+    the stage-cache key (reade.utils.stage_cache.NOT_IN_KEY)."""
 
     name: str = MISSING
     kinds: list[str] = MISSING
     encoder_stage: Optional[str] = None
+    grounding_stage: Optional[str] = "${.encoder_stage}"  # type: ignore[assignment]

@@ -27,6 +27,13 @@ def describable(row: dict[str, Any]) -> bool:
     return bool(row["conditions"]) and all(c.get("description") for c in row["conditions"])
 
 
+def describe_row(row: dict[str, Any]) -> dict[str, str]:
+    """A describable row's describe-the-reference `instruction` and `target`: `DESCRIBE_INSTRUCTION`,
+    and one line per condition saying what it shows (`describe_target`)."""
+    return {"instruction": DESCRIBE_INSTRUCTION,
+            "target": describe_target([c["kind"] for c in row["conditions"]], [c["description"] for c in row["conditions"]])}
+
+
 class InterpreterCollator:
     """Rows → processor batch.
 
@@ -58,9 +65,9 @@ class InterpreterCollator:
             payloads = read_payloads(row)
             conditions.append(payloads)
             if self.with_targets and describable(row) and random.random() < self.describe_fraction:
-                instructions.append(DESCRIBE_INSTRUCTION)
-                targets.append(describe_target([c["kind"] for c in row["conditions"]],
-                                               [c["description"] for c in row["conditions"]]))
+                described = describe_row(row)
+                instructions.append(described["instruction"])
+                targets.append(described["target"])
                 continue
             drop = payloads and random.random() < self.instruction_dropout
             instructions.append("" if drop else row["instruction"])

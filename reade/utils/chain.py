@@ -1,9 +1,12 @@
 """The chain of stages a job runs, decided here and printed before any work (`plan_lines`).
 
 Each stage file declares where its starting weights come from, `upstream:` (conf/stage/*.yaml:
-grpo starts from sft, sft from the stage its conditions' encoder needs, camera_pretrain from the
-backbone); an experiment or strategy may set `stage.upstream` for its own stage, and
-`stage.init_checkpoint=<folder>` starts from a checkpoint instead. `job_plan` follows those
+grpo starts from sft, sft and ground from the stage its conditions' encoder needs, camera_pretrain
+from the backbone); the tiny SFT profile reads `condition.grounding_stage` instead, the encoder's
+stage unless `condition.grounding_stage=ground` puts describe-the-reference grounding before SFT
+(camera_pretrain -> ground -> sft: random towers learn to see first); an experiment or strategy may
+set `stage.upstream` for its own stage, and `stage.init_checkpoint=<folder>` starts from a
+checkpoint instead. `job_plan` follows those
 declarations back to the backbone or a checkpoint: each upstream runs as this job with
 `stage=<upstream>` and without the overrides that concern the stages after it (`DOWNSTREAM_ONLY`:
 so every row of a sweep over them shares it). An experiment file is passed on for what it says

@@ -84,7 +84,7 @@ def stage_of(profile: str) -> tuple[str, str]:
 
 def test_the_guard_sees_every_group_and_profile():
     assert {"stage", "backbone", "judge", "reward", "trainer", "data", "generator"} <= set(schema_groups())
-    assert {stage_of(p)[0] for p in config_options("profile")} == {"sft", "sft_no_cot", "grpo", "camera_pretrain"}
+    assert {stage_of(p)[0] for p in config_options("profile")} == {"sft", "sft_no_cot", "grpo", "camera_pretrain", "ground"}
 
 
 @pytest.mark.parametrize("group", schema_groups())

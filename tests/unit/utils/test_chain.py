@@ -248,3 +248,52 @@ def test_cfg_job_shows_the_plan_the_job_prints(tmp_path):
 def test_a_chain_that_loops_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="the chain sft <- grpo <- sft loops"):
         job_plan(compose_train([f"paths.root_dir={tmp_path}", "stage.upstream=grpo"], output_dir=tmp_path / "run"))
+
+
+GROUNDED = "condition.grounding_stage=ground"
+
+
+@pytest.mark.parametrize(("condition", "backbone", "sft", "ground"), [
+    ("all", "tiny", "ground", "camera_pretrain"),
+    ("depth", "tiny", "ground", None),
+    ("all", "qwen2_5_omni_7b", "camera_pretrain", "camera_pretrain"),  # pretrained towers: the switch is not read
+])
+def test_with_the_switch_tiny_sft_starts_from_grounding_which_starts_from_the_encoder(tmp_path, condition, backbone,
+                                                                                       sft, ground):
+    job = [f"paths.root_dir={tmp_path}", f"condition={condition}", f"backbone={backbone}", GROUNDED]
+    assert compose_train(job).stage.upstream == sft
+    assert compose_train([*job, "stage=ground"]).stage.upstream == ground
+    assert compose_train([*job, "stage=grpo"]).stage.upstream == "sft"
+
+
+def test_the_grounded_plan_trains_camera_pretrain_then_ground_then_sft(tmp_path):
+    cfg = compose_train([f"paths.root_dir={tmp_path}", GROUNDED], output_dir=tmp_path / "run")
+    steps = job_plan(cfg)
+    camera, ground, sft = (str(step.cache) for step in steps)
+    assert plan_lines(steps) == [
+        "plan: 3 stage(s), in order",
+        f"  1. camera_pretrain (1500 steps, lr 0.001): train from the backbone (tiny) into {camera}",
+        f"  2. ground (1500 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
+        f"  3. sft (3000 steps, lr 0.003): train from 2 (ground) in {tmp_path / 'run'}, then publish it to {sft}",
+    ]
+    run = FakeRun()
+    assert start(cfg, run) == f"{ground}/checkpoint" and run.stages() == ["camera_pretrain", "ground"]
+    [grounding] = run.of("ground")
+    assert grounding.stage.upstream == "camera_pretrain" and grounding.stage.max_steps == 1500  # the tiny profile
+    shown = shown_plan([GROUNDED, f"paths.root_dir={tmp_path}"])
+    assert [line.split(" (")[0] for line in shown] == ["# plan: 3 stage(s), in order", "#   1. camera_pretrain",
+                                                       "#   2. ground", "#   3. sft"]
+
+
+def test_the_switch_changes_no_run_of_the_default_plan(tmp_path):
+    """Off (its default, the encoder's stage) the default plan is the one it was, stage-cache keys
+    included; on, the camera stage is still the default's, and stage=ground alone is the run the
+    grounded SFT starts from."""
+    def keys(*overrides):
+        return [(step.stage, step.key) for step in job_plan(compose_train([f"paths.root_dir={tmp_path}", *overrides]))]
+
+    default = keys()
+    assert keys("condition.grounding_stage=camera_pretrain") == default
+    grounded = keys(GROUNDED)
+    assert grounded[0] == default[0] and grounded[1] == keys("stage=ground")[-1]
+    assert grounded[2][1] != default[1][1]  # SFT from another start: another run

@@ -12,7 +12,7 @@ from tests.conftest import compose_train
 
 @pytest.mark.parametrize(("stage", "metric"), [("camera_pretrain", "eval/camera_motion_acc"), ("sft", "eval/acc_dense"),
                                                ("sft_no_cot", "eval/acc_dense"), ("grpo", "eval/acc_dense"),
-                                               ("grpo_depth", "eval/acc_dense")])
+                                               ("grpo_depth", "eval/acc_dense"), ("ground", "eval/describe_recall")])
 def test_each_stage_names_the_number_it_exists_to_raise(tmp_path, stage, metric):
     assert compose_train([f"stage={stage}"], tmp_path).stage.optimized_metric == metric
 
