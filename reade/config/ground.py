@@ -11,32 +11,25 @@ nothing to choose.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from omegaconf import MISSING
 
 from reade.config.recipe import StageSettings
+from reade.config.sft import SFTDataModuleNode, SFTModuleNode
 
 
 @dataclass
-class GroundModuleNode:
-    """`reade.lit.ground.GroundModule`, called with the model, its processor and the settings; from
-    other groups: the run folder."""
+class GroundModuleNode(SFTModuleNode):
+    """`reade.lit.ground.GroundModule`, called as SFT's module is."""
 
     _target_: str = "reade.lit.ground.GroundModule"
-    _partial_: bool = True
-    output_dir: Any = "${paths.output_dir}"
 
 
 @dataclass
-class GroundDataModuleNode:
-    """`reade.lit.ground.GroundDataModule`, called with the settings; from other groups: the data
-    splits (SFT's) and the condition kinds."""
+class GroundDataModuleNode(SFTDataModuleNode):
+    """`reade.lit.ground.GroundDataModule`, called as SFT's DataModule is (SFT's data splits)."""
 
     _target_: str = "reade.lit.ground.GroundDataModule"
-    _partial_: bool = True
-    data: Any = "${data}"
-    kinds: Any = "${condition.kinds}"
 
 
 @dataclass

@@ -2,9 +2,9 @@
 conditions show, before SFT asks it to use them.
 
 Qwen2.5-Omni's vision and audio towers come pretrained; the tiny default's are random. SFT alone
-teaches them little, because most of a caption's tokens can be copied from the instruction and only
-the few a condition decides send a gradient into a tower (issue 16: the SFT interpreter finds 0.13 to
-0.22 of the identity-image elements). Here every row is a describe-the-reference row
+taught them little (the SFT interpreter found 0.12 to 0.22 of the identity-image elements over
+three seeds, experiments/condition_grounding); our reading, not a measured cause, is that most of a
+caption's tokens can be copied from the instruction, so few send a gradient into a tower. Here every row is a describe-the-reference row
 (`DESCRIBE_INSTRUCTION`, one `describe_target` line per condition), so every target token comes from
 a condition. SFT's loss, loaders and decoding are reused as they are; the test loop asks the held-out
 rows the same question and scores each condition's line against its description:
@@ -27,7 +27,6 @@ from reade.data.collate import InterpreterCollator, describable, describe_row
 from reade.errors import DataError
 from reade.lit.eval_rows import all_rows, write_samples
 from reade.lit.sft import SFTDataModule, SFTModule
-from reade.lit.splits import SplitsDataModule
 from reade.models.decoding import greedy_completions
 from reade.models.prompt import condition_labels
 from reade.results.intervals import with_interval
@@ -85,15 +84,13 @@ class GroundDataModule(SFTDataModule):
     carry a description (after `condition.kinds` dropped the others); the rest are left out, logged and
     counted (`data/<split>_not_described`). A split with no such row is a DataError naming its file."""
 
-    consumer = "inference"  # the targets are the descriptions: no trace or caption needed
-
     def __init__(self, *, settings: GroundSettings, data: DataConfig, kinds: list[str], processor=None):
-        SplitsDataModule.__init__(self, {"train": data.train_file, "val": data.val_file, "test": data.test_file}, kinds,
-                                  data.on_error, data.synthesize)  # not SFTDataModule.__init__: no SFT settings here
-        self.settings = settings
-        self.data = data
-        self.processor = processor
+        super().__init__(settings=settings, data=data, kinds=kinds, processor=processor)
         self.not_described: dict[str, int] = {}
+
+    @staticmethod
+    def consumer_of(settings: GroundSettings) -> str:
+        return "inference"  # the targets are the descriptions: no trace or caption needed
 
     def load(self) -> None:
         super().load()

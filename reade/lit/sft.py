@@ -33,16 +33,18 @@ log = logging.getLogger(__name__)
 class SFTDataModule(SplitsDataModule):
     """Train/val/test splits of SFT samples; the processor comes from the backbone and is attached after loading."""
 
-    consumer = "sft"
-
     def __init__(self, *, settings: SFTSettings, data: DataConfig, kinds: list[str], processor=None):
-        if not settings.reasoning:
-            self.consumer = "sft_answer"  # targets are the answer alone: rows need no think trace
+        self.consumer = self.consumer_of(settings)
         super().__init__({"train": data.train_file, "val": data.val_file, "test": data.test_file}, kinds, data.on_error,
                          data.synthesize)
         self.settings = settings
         self.data = data
         self.processor = processor
+
+    @staticmethod
+    def consumer_of(settings: SFTSettings) -> str:
+        """The fields its rows need (`REQUIRED_FIELDS`): a think trace only when the targets hold one."""
+        return "sft" if settings.reasoning else "sft_answer"
 
     def _loader(self, split: str, *, train: bool) -> DataLoader:
         if self.processor is None:

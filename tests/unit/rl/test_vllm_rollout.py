@@ -29,7 +29,14 @@ from reade.models.backbone import load_backbone
 from reade.models.lora import apply_lora
 from reade.models.tiny import TinyDims, materialize_tiny
 from reade.rl.rollout.base import SamplingSettings
-from reade.rl.rollout.vllm import VLLMRollout, export_language_model, language_model_config, language_model_weights
+from reade.rl.rollout.vllm import (
+    VLLMRollout,
+    checked_language_model_weights,
+    export_language_model,
+    language_model_config,
+    language_model_weight_names,
+    language_model_weights,
+)
 from tests.unit.models.test_interpreter import TINY_CAMERA
 
 hf_logging.disable_progress_bar()
@@ -130,6 +137,17 @@ def test_weight_names_are_qwen2_names(tiny_dir, lora, camera):
         qwen2 = Qwen2ForCausalLM(language_model_config(thinker))
     assert sorted(names) == sorted(qwen2.state_dict())
     assert not any("visual" in name or "audio_tower" in name or "camera" in name for name in names)
+
+
+def test_kept_weight_names_check_as_the_config_does(tiny_dir):
+    """An engine keeps the names once (`expected`) instead of building them at every push."""
+    thinker, _ = _policy(tiny_dir, False, True)
+    config = language_model_config(thinker)
+    names = language_model_weight_names(config)
+    kept = checked_language_model_weights(thinker, config, names)
+    assert [name for name, _ in kept] == [name for name, _ in checked_language_model_weights(thinker, config)]
+    with pytest.raises(ValueError, match=r"1 of \d+ missing \['model\.extra\.weight'\]"):
+        checked_language_model_weights(thinker, config, names | {"model.extra.weight"})
 
 
 def test_a_causal_lm_is_exported_as_itself(causal_lm, tmp_path):
