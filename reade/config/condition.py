@@ -16,11 +16,12 @@ class ConditionConfig:
 
     `grounding_stage` names the stage SFT starts from on a backbone whose towers are random (the tiny
     one: conf/profile/sft_tiny.yaml reads it; a pretrained backbone's towers already see, and
-    conf/stage/sft.yaml ignores it). By default it is `encoder_stage`: no grounding beyond the
-    encoder's own stage. `condition.grounding_stage=ground` switches describe-the-reference
-    grounding on (`stage=ground`, which itself starts from `encoder_stage`): for kinds with a
-    description, not `condition=text`. It acts through `stage.upstream` alone, so it stays out of
-    the stage-cache key (reade.utils.stage_cache.NOT_IN_KEY)."""
+    conf/stage/sft.yaml ignores it). Left unset it is `encoder_stage`: no grounding beyond the
+    encoder's own stage (`condition=text`, which has nothing to describe, and `condition=camera`,
+    whose encoder stage already grounds it). The options whose kinds a random tower reads (all,
+    identity, depth, pose, audio) set `ground`: describe-the-reference grounding (`stage=ground`,
+    which itself starts from `encoder_stage`). It acts through `stage.upstream` alone, so it stays
+    out of the stage-cache key (reade.utils.stage_cache.NOT_IN_KEY)."""
 
     name: str = MISSING
     kinds: list[str] = MISSING

@@ -25,8 +25,8 @@ def test_cfg_job_prints_the_config_then_the_plan(tmp_path):
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout)["stage"]["upstream"] == "sft"  # the plan is comments: still the YAML config
     plan = done.stdout.split("# plan: ")[1].splitlines()
-    assert plan[0] == "3 stage(s), in order" and [line.split(" (")[0] for line in plan[1:]] == [
-        "#   1. camera_pretrain", "#   2. sft", "#   3. grpo"]
+    assert plan[0] == "4 stage(s), in order" and [line.split(" (")[0] for line in plan[1:]] == [
+        "#   1. camera_pretrain", "#   2. ground", "#   3. sft", "#   4. grpo"]
     assert not (tmp_path / ".cache").exists() and not (tmp_path / "logs").exists()  # nothing ran
 
 
@@ -74,7 +74,7 @@ def test_a_row_over_max_length_stops_training_before_any_model_loads(synthetic_d
                                                                       dropout):
     path = edited_copy(synthetic_dir, tmp_path, lambda rows: rows[5].update(instruction="Garden, zoom in. " * 300))
     monkeypatch.setattr(reade.train, "backbone_from_config", lambda *args, **kwargs: pytest.fail("a model loaded"))
-    cfg = compose_train(["data=jsonl", f"data.train_file={path}", "condition=identity", "stage.eval.captions=false",
+    cfg = compose_train(["data=jsonl", f"data.train_file={path}", "condition=identity", "stage.upstream=null", "stage.eval.captions=false",
                          f"stage.instruction_dropout={dropout}", f"paths.root_dir={tmp_path}",
                          f"paths.cache_dir={tiny_dir.parent}", "logger=csv"], tmp_path / "out")
     with pytest.raises(DataError, match=rf"{path}:6: tokens: \d+ prompt \+ \d+ target tokens exceed data.max_length=1024"):

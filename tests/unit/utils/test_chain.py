@@ -85,12 +85,12 @@ def test_a_finished_upstream_run_is_reused(tmp_path):
     run = FakeRun()
     first = start(grpo_config(tmp_path), run)
     again = start(grpo_config(tmp_path, "reward=user", "stage.max_steps=5"), run)
-    assert first == again and run.stages() == ["camera_pretrain", "sft"]
+    assert first == again and run.stages() == ["camera_pretrain", "ground", "sft"]
     [upstream] = run.of("sft")
-    assert upstream.stage.max_steps == 3000  # the tiny SFT profile
+    assert upstream.stage.max_steps == 2000  # the tiny SFT profile
     assert upstream.paths.output_dir == str((tmp_path / ".cache" / "stages").joinpath(first.split("/")[-2]))
     other = start(grpo_config(tmp_path, "seed=7"), run)  # the seed is every stage's: the whole chain again
-    assert other != first and run.stages() == ["camera_pretrain", "sft"] * 2
+    assert other != first and run.stages() == ["camera_pretrain", "ground", "sft"] * 2
 
 
 def test_an_interrupted_upstream_run_is_never_reused(tmp_path):
@@ -100,7 +100,7 @@ def test_an_interrupted_upstream_run_is_never_reused(tmp_path):
     assert not (folder / DONE).exists()
     run = FakeRun()
     start(grpo_config(tmp_path), run)
-    assert run.stages() == ["camera_pretrain", "sft"] and (folder / DONE).exists()
+    assert run.stages() == ["camera_pretrain", "ground", "sft"] and (folder / DONE).exists()
 
 
 def test_explicit_checkpoint_must_be_a_checkpoint_folder(tmp_path):
@@ -115,9 +115,11 @@ def test_a_stage_without_upstream_starts_from_the_backbone(tmp_path):
     assert start(cfg, FakeRun()) is None
 
 
-@pytest.mark.parametrize(("condition", "upstream"), [("all", "camera_pretrain"), ("camera", "camera_pretrain"),
-                                                     ("depth", None), ("text", None)])
-def test_sft_with_camera_conditions_starts_from_camera_pretraining(tmp_path, condition, upstream):
+@pytest.mark.parametrize(("condition", "upstream"), [("all", "ground"), ("camera", "camera_pretrain"),
+                                                     ("depth", "ground"), ("text", None)])
+def test_tiny_sft_starts_from_grounding_where_a_random_tower_reads_its_kinds(tmp_path, condition, upstream):
+    """Random towers (identity, depth, pose, audio) are grounded first; the camera is grounded by its
+    encoder's stage; text has nothing to ground."""
     cfg = compose_train([f"paths.root_dir={tmp_path}", f"condition={condition}"], output_dir=tmp_path / "run")
     assert cfg.stage.upstream == upstream
     assert compose_train([f"paths.root_dir={tmp_path}", f"condition={condition}", "stage=camera_pretrain"]).stage.upstream is None
@@ -131,19 +133,19 @@ def test_an_experiments_stage_settings_stay_with_its_own_stage(tmp_path):
     run = FakeRun()
     folders = {start(grpo_config(tmp_path, "+experiment=ablation_no_cot", f"reward={reward}"), run)
                for reward in ("user", "user_detail", "full")}
-    assert len(folders) == 1 and run.stages() == ["camera_pretrain", "sft_no_cot"]
+    assert len(folders) == 1 and run.stages() == ["camera_pretrain", "ground", "sft_no_cot"]
     [upstream] = run.of("sft_no_cot")
     plain = compose_train(["stage=sft_no_cot", f"paths.root_dir={tmp_path}"], output_dir=tmp_path / "run")
     assert OmegaConf.to_container(upstream.stage) == OmegaConf.to_container(plain.stage)
     assert upstream.stage.name == "sft_no_cot" and upstream.stage.reasoning is False
-    assert upstream.stage.upstream == "camera_pretrain"  # condition=all: the camera encoder's stage, not itself
+    assert upstream.stage.upstream == "ground"  # condition=all on the tiny backbone: grounding, not itself
 
 
 def test_strategies_start_from_the_sft_run_their_names_say(tmp_path):
     run = FakeRun()
     cot = start(grpo_config(tmp_path, "+experiment=learning_strategy", "+strategy=cot_grpo"), run)
     no_cot = start(grpo_config(tmp_path, "+experiment=learning_strategy", "+strategy=grpo_only"), run)
-    assert run.stages() == ["camera_pretrain", "sft", "sft_no_cot"]  # one camera encoder for both
+    assert run.stages() == ["camera_pretrain", "ground", "sft", "sft_no_cot"]  # one grounding run for both
     assert "/sft-" in cot and "/sft_no_cot-" in no_cot
 
 
@@ -159,13 +161,13 @@ def test_a_stage_run_alone_and_the_same_stage_as_an_upstream_train_once(tmp_path
     cot_only = strategy_job(tmp_path, "cot_only")
     assert run_plan(job_plan(cot_only), run, reused.append) == {"eval/format_rate": 0.5}
     folder = cached(cot_only)
-    assert (folder / DONE).is_file() and run.stages() == ["camera_pretrain", "sft"]
+    assert (folder / DONE).is_file() and run.stages() == ["camera_pretrain", "ground", "sft"]
     published, own = folder / "checkpoint" / "config.json", tmp_path / "cot_only" / "checkpoint" / "config.json"
     assert published.stat().st_ino == own.stat().st_ino
     grpo = strategy_job(tmp_path, "cot_grpo")
-    assert start(grpo, run) == str(folder / "checkpoint") and len(run.configs) == 2
+    assert start(grpo, run) == str(folder / "checkpoint") and len(run.configs) == 3
     run_plan(job_plan(strategy_job(tmp_path, "cot_only")), run, reused.append)
-    assert reused == [folder] and len(run.configs) == 2
+    assert reused == [folder] and len(run.configs) == 3
 
 
 def test_a_job_with_its_own_stage_settings_is_not_shared(tmp_path):
@@ -173,7 +175,7 @@ def test_a_job_with_its_own_stage_settings_is_not_shared(tmp_path):
     job = strategy_job(tmp_path, "cot_only", "stage.max_steps=3")
     assert cached(job) is None
     run_plan(job_plan(job), run, lambda folder: pytest.fail("reused a run with other stage settings"))
-    assert run.stages() == ["camera_pretrain", "sft"] and not list((tmp_path / ".cache" / "stages").glob("sft-*"))
+    assert run.stages() == ["camera_pretrain", "ground", "sft"] and not list((tmp_path / ".cache" / "stages").glob("sft-*"))
 
 
 def test_stage_settings_reach_a_stage_wherever_it_runs(tmp_path):
@@ -206,7 +208,7 @@ def test_a_ddp_rank_beside_rank_0_never_takes_the_lock(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "1")
     run = FakeRun()
     assert starting_checkpoint(plan("cot_grpo"), run) == str(folder / "checkpoint")
-    assert run.stages() == ["camera_pretrain", "sft"]
+    assert run.stages() == ["camera_pretrain", "ground", "sft"]
     assert run_plan(plan("cot_only"), FakeRun(), lambda f: pytest.fail("rank 1 links nothing")) == {"eval/format_rate": 0.5}
     assert not (folder / DONE).exists()  # the marker is rank 0's to write
     (folder / DONE).write_text("done")
@@ -215,18 +217,20 @@ def test_a_ddp_rank_beside_rank_0_never_takes_the_lock(tmp_path, monkeypatch):
 
 def test_the_plan_names_each_stage_its_start_and_its_folder_before_any_work(tmp_path):
     steps = job_plan(grpo_config(tmp_path))
-    camera, sft, grpo = (str(step.cache) for step in steps)
+    camera, ground, sft, grpo = (str(step.cache) for step in steps)
     assert plan_lines(steps) == [
-        "plan: 3 stage(s), in order",
+        "plan: 4 stage(s), in order",
         f"  1. camera_pretrain (1500 steps, lr 0.001): train from the backbone (tiny) into {camera}",
-        f"  2. sft (3000 steps, lr 0.003): train from 1 (camera_pretrain) into {sft}",
-        f"  3. grpo (60 steps, lr 0.0001): train from 2 (sft) in {tmp_path / 'run'}, then publish it to {grpo}",
+        f"  2. ground (1000 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
+        f"  3. sft (2000 steps, lr 0.003): train from 2 (ground) into {sft}",
+        f"  4. grpo (60 steps, lr 0.0001): train from 3 (sft) in {tmp_path / 'run'}, then publish it to {grpo}",
     ]
     start(grpo_config(tmp_path), FakeRun())
     reused = plan_lines(job_plan(grpo_config(tmp_path, "reward=user")))
-    assert reused[1:3] == [f"  1. camera_pretrain (1500 steps, lr 0.001): reuse the finished run in {camera}",
-                           f"  2. sft (3000 steps, lr 0.003): reuse the finished run in {sft}"]
-    assert reused[3] == f"  3. grpo (60 steps, lr 0.0001): train from 2 (sft) in {tmp_path / 'run'}"  # reward=user: its own run
+    assert reused[1:4] == [f"  1. camera_pretrain (1500 steps, lr 0.001): reuse the finished run in {camera}",
+                           f"  2. ground (1000 steps, lr 0.001): reuse the finished run in {ground}",
+                           f"  3. sft (2000 steps, lr 0.003): reuse the finished run in {sft}"]
+    assert reused[4] == f"  4. grpo (60 steps, lr 0.0001): train from 3 (sft) in {tmp_path / 'run'}"  # reward=user: its own run
     loaded = plan_lines(job_plan(grpo_config(tmp_path, f"stage.init_checkpoint={tmp_path}")))
     assert loaded == ["plan: 1 stage(s), in order", f"  1. grpo (60 steps, lr 0.0001): train from the checkpoint {tmp_path} "
                                                     f"(stage.init_checkpoint) in {tmp_path / 'run'}"]
@@ -240,9 +244,10 @@ def test_cfg_job_shows_the_plan_the_job_prints(tmp_path):
         cfg.paths.output_dir = None  # `--cfg job` composes no run folder
     assert shown == [f"# {line}" for line in plan_lines(job_plan(cfg))] + [
         "# (a sweep over reward: each job prints its own plan when it starts)"]
-    assert [line.split(":")[0] for line in shown[1:4]] == ["#   1. camera_pretrain (1500 steps, lr 0.001)",
-                                                           "#   2. sft_no_cot (3000 steps, lr 0.003)",
-                                                           "#   3. grpo (60 steps, lr 0.0001)"]
+    assert [line.split(":")[0] for line in shown[1:5]] == ["#   1. camera_pretrain (1500 steps, lr 0.001)",
+                                                           "#   2. ground (1000 steps, lr 0.001)",
+                                                           "#   3. sft_no_cot (2000 steps, lr 0.003)",
+                                                           "#   4. grpo (60 steps, lr 0.0001)"]
 
 
 def test_a_chain_that_loops_is_a_config_error(tmp_path):
@@ -250,50 +255,48 @@ def test_a_chain_that_loops_is_a_config_error(tmp_path):
         job_plan(compose_train([f"paths.root_dir={tmp_path}", "stage.upstream=grpo"], output_dir=tmp_path / "run"))
 
 
-GROUNDED = "condition.grounding_stage=ground"
+UNGROUNDED = "condition.grounding_stage=camera_pretrain"
 
 
 @pytest.mark.parametrize(("condition", "backbone", "sft", "ground"), [
     ("all", "tiny", "ground", "camera_pretrain"),
     ("depth", "tiny", "ground", None),
-    ("all", "qwen2_5_omni_7b", "camera_pretrain", "camera_pretrain"),  # pretrained towers: the switch is not read
+    ("all", "qwen2_5_omni_7b", "camera_pretrain", "camera_pretrain"),  # pretrained towers: grounding is not read
 ])
-def test_with_the_switch_tiny_sft_starts_from_grounding_which_starts_from_the_encoder(tmp_path, condition, backbone,
-                                                                                       sft, ground):
-    job = [f"paths.root_dir={tmp_path}", f"condition={condition}", f"backbone={backbone}", GROUNDED]
+def test_tiny_sft_starts_from_grounding_which_starts_from_the_encoder(tmp_path, condition, backbone, sft, ground):
+    job = [f"paths.root_dir={tmp_path}", f"condition={condition}", f"backbone={backbone}"]
     assert compose_train(job).stage.upstream == sft
     assert compose_train([*job, "stage=ground"]).stage.upstream == ground
     assert compose_train([*job, "stage=grpo"]).stage.upstream == "sft"
 
 
-def test_the_grounded_plan_trains_camera_pretrain_then_ground_then_sft(tmp_path):
-    cfg = compose_train([f"paths.root_dir={tmp_path}", GROUNDED], output_dir=tmp_path / "run")
+def test_the_default_plan_trains_camera_pretrain_then_ground_then_sft(tmp_path):
+    cfg = compose_train([f"paths.root_dir={tmp_path}"], output_dir=tmp_path / "run")
     steps = job_plan(cfg)
     camera, ground, sft = (str(step.cache) for step in steps)
     assert plan_lines(steps) == [
         "plan: 3 stage(s), in order",
         f"  1. camera_pretrain (1500 steps, lr 0.001): train from the backbone (tiny) into {camera}",
-        f"  2. ground (1500 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
-        f"  3. sft (3000 steps, lr 0.003): train from 2 (ground) in {tmp_path / 'run'}, then publish it to {sft}",
+        f"  2. ground (1000 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
+        f"  3. sft (2000 steps, lr 0.003): train from 2 (ground) in {tmp_path / 'run'}, then publish it to {sft}",
     ]
     run = FakeRun()
     assert start(cfg, run) == f"{ground}/checkpoint" and run.stages() == ["camera_pretrain", "ground"]
     [grounding] = run.of("ground")
-    assert grounding.stage.upstream == "camera_pretrain" and grounding.stage.max_steps == 1500  # the tiny profile
-    shown = shown_plan([GROUNDED, f"paths.root_dir={tmp_path}"])
+    assert grounding.stage.upstream == "camera_pretrain" and grounding.stage.max_steps == 1000  # the tiny profile
+    shown = shown_plan([f"paths.root_dir={tmp_path}"])
     assert [line.split(" (")[0] for line in shown] == ["# plan: 3 stage(s), in order", "#   1. camera_pretrain",
                                                        "#   2. ground", "#   3. sft"]
 
 
-def test_the_switch_changes_no_run_of_the_default_plan(tmp_path):
-    """Off (its default, the encoder's stage) the default plan is the one it was, stage-cache keys
-    included; on, the camera stage is still the default's, and stage=ground alone is the run the
-    grounded SFT starts from."""
+def test_grounding_switched_off_keeps_the_camera_run_and_trains_sft_from_it(tmp_path):
+    """`condition.grounding_stage=camera_pretrain` drops the grounding stage and nothing else: the
+    camera stage is the default's, stage-cache key included, and stage=ground alone is the run the
+    default SFT starts from."""
     def keys(*overrides):
         return [(step.stage, step.key) for step in job_plan(compose_train([f"paths.root_dir={tmp_path}", *overrides]))]
 
-    default = keys()
-    assert keys("condition.grounding_stage=camera_pretrain") == default
-    grounded = keys(GROUNDED)
-    assert grounded[0] == default[0] and grounded[1] == keys("stage=ground")[-1]
-    assert grounded[2][1] != default[1][1]  # SFT from another start: another run
+    default, ungrounded = keys(), keys(UNGROUNDED)
+    assert [stage for stage, _ in ungrounded] == ["camera_pretrain", "sft"]
+    assert ungrounded[0] == default[0] and default[1] == keys("stage=ground")[-1]
+    assert ungrounded[1][1] != default[2][1]  # SFT from another start: another run
