@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from omegaconf import MISSING
@@ -21,9 +21,16 @@ class ConditionConfig:
     whose encoder stage already grounds it). The options whose kinds a random tower reads (all,
     identity, depth, pose, audio) set `ground`: describe-the-reference grounding (`stage=ground`,
     which itself starts from `encoder_stage`). It acts through `stage.upstream` alone, so it stays
-    out of the stage-cache key (reade.utils.stage_cache.NOT_IN_KEY)."""
+    out of the stage-cache key (reade.utils.stage_cache.NOT_IN_KEY).
+
+    `frozen_after` names, by the stage SFT starts from, the parts of the model that stage trained
+    and tiny SFT leaves as they are (`stage.frozen`, conf/profile/sft_tiny.yaml): after grounding,
+    the towers and the camera encoder (experiments/condition_grounding, Part 4: acc_condition 0.573
+    -> 0.599 over three paired seeds). Keyed by the start, so switching grounding off also stops
+    the freeze instead of leaving random towers untrained."""
 
     name: str = MISSING
     kinds: list[str] = MISSING
     encoder_stage: Optional[str] = None
     grounding_stage: Optional[str] = "${.encoder_stage}"  # type: ignore[assignment]
+    frozen_after: dict[str, list[str]] = field(default_factory=dict)

@@ -6,8 +6,8 @@ evaluation settings (its resolved config), and its upstream's key. It leaves out
 (`NOT_IN_KEY`): where files go, the logger, the callbacks (periodic checkpoints, the learning-rate
 monitor), how often metrics are logged, the sweep objective, `stage_settings` (a stage's own
 are merged into its stage node; an upstream's enter through the upstream's key), and
-`condition.grounding_stage` (it changes a run only through `stage.upstream`, which the key holds
-resolved, and the upstream's key). A folder with a
+`condition.grounding_stage` and `condition.frozen_after` (they change a run only through
+`stage.upstream` and `stage.frozen`, which the key holds resolved, and the upstream's key). A folder with a
 `DONE` marker is reused; an interrupted run leaves none and is never reused (the next job starts
 it again from scratch). A file lock keeps two jobs of a sweep from training the same run at once.
 """
@@ -33,7 +33,8 @@ DONE = "DONE"
 # Config entries that never change a stage's weights. `callbacks` may only hold what its schema
 # declares (model_checkpoint, lr_monitor), and neither changes a step; a callback that did (early
 # stopping) would belong in the stage's recipe.
-NOT_IN_KEY = ("paths", "logger", "callbacks", "stage_settings", "condition.grounding_stage", "stage.optimized_metric",
+NOT_IN_KEY = ("paths", "logger", "callbacks", "stage_settings", "condition.grounding_stage", "condition.frozen_after",
+              "stage.optimized_metric",
               "stage.log_every_n_steps", "trainer.log_every_n_steps", "trainer.enable_progress_bar")
 PLACEHOLDER_DIR = "/run-folder"
 

@@ -300,3 +300,15 @@ def test_grounding_switched_off_keeps_the_camera_run_and_trains_sft_from_it(tmp_
     assert [stage for stage, _ in ungrounded] == ["camera_pretrain", "sft"]
     assert ungrounded[0] == default[0] and default[1] == keys("stage=ground")[-1]
     assert ungrounded[1][1] != default[2][1]  # SFT from another start: another run
+
+
+@pytest.mark.parametrize(("overrides", "frozen"), [
+    ([], ["visual", "audio_tower", "camera_encoder"]),
+    (["stage=sft_no_cot"], ["visual", "audio_tower", "camera_encoder"]),
+    (["condition=depth"], ["visual", "audio_tower"]),
+    (["condition=camera"], []),  # no grounding stage: nothing frozen
+    (["condition=text"], []),
+    ([UNGROUNDED], []),  # grounding switched off: SFT trains the random towers
+])
+def test_tiny_sft_leaves_what_its_grounding_trained_as_it_was(tmp_path, overrides, frozen):
+    assert list(compose_train([f"paths.root_dir={tmp_path}", *overrides]).stage.frozen) == frozen
