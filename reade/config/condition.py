@@ -25,12 +25,12 @@ class ConditionConfig:
 
     `frozen_after` names, by the stage SFT starts from, the parts of the model that stage trained
     and tiny SFT leaves as they are (`stage.frozen`, conf/profile/sft_tiny.yaml): after grounding,
-    the towers and the camera encoder (experiments/condition_grounding, Part 4: acc_condition 0.573
-    -> 0.599 over three paired seeds). Keyed by the start, so switching grounding off also stops
+    the towers, and the camera encoder where the kinds bring one (conf/condition/all.yaml;
+    experiments/condition_grounding, Part 4: acc_condition 0.573 -> 0.599 over three paired seeds). Keyed by the start, so switching grounding off also stops
     the freeze instead of leaving random towers untrained."""
 
     name: str = MISSING
     kinds: list[str] = MISSING
     encoder_stage: Optional[str] = None
     grounding_stage: Optional[str] = "${.encoder_stage}"  # type: ignore[assignment]
-    frozen_after: dict[str, list[str]] = field(default_factory=dict)
+    frozen_after: dict[str, list[str]] = field(default_factory=lambda: {"ground": ["visual", "audio_tower"]})
