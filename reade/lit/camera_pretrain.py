@@ -27,8 +27,6 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
-from peft import PeftModel
 
 from reade.config.camera_pretrain import CameraPretrainSettings
 from reade.config.data import DataConfig
@@ -42,7 +40,6 @@ from reade.lit.sft import SFTDataModule
 from reade.lit.splits import SplitsDataModule
 from reade.models.decoding import greedy_completions
 from reade.models.interpreter import InterpreterModel
-from reade.models.processing import IGNORE_INDEX
 from reade.results.intervals import with_interval
 from reade.rewards.camera_motion import camera_motion_correct
 from reade.utils.instantiate import build
@@ -111,18 +108,6 @@ class CameraCaptionCollator(InterpreterCollator):
         return batch
 
 
-def caption_loss(thinker: torch.nn.Module, inputs: dict[str, Any], labels: torch.Tensor) -> torch.Tensor:
-    """The thinker's own loss (next-token cross-entropy, mean over the labelled tokens), with the LM
-    head applied at the labelled positions only: a caption is a few tokens of a ~170-token prompt,
-    and the full-vocabulary logits of every position would cost more than the two tiny layers."""
-    base = thinker.get_base_model() if isinstance(thinker, PeftModel) else thinker
-    hidden = base.model(**inputs, use_cache=False).last_hidden_state  # [B, L, D]
-    targets = labels[:, 1:]  # [B, L-1]: position t predicts token t+1
-    keep = targets != IGNORE_INDEX
-    logits = base.lm_head(hidden[:, :-1][keep])  # [N_target, V]
-    return F.cross_entropy(logits.float(), targets[keep])
-
-
 class CameraPretrainModule(L.LightningModule):
     """Cross-entropy on the caption tokens; AdamW + cosine schedule on the encoder.
 
@@ -175,8 +160,7 @@ class CameraPretrainModule(L.LightningModule):
             self.model.thinker.eval()
 
     def _loss(self, batch: dict[str, Any], split: str) -> torch.Tensor:
-        inputs = self.model.thinker_inputs(**{k: v for k, v in batch.items() if k != "labels"})
-        loss = caption_loss(self.model.thinker, inputs, batch["labels"])
+        loss = self.model.target_loss(**batch)
         batch_size = batch["input_ids"].shape[0]
         self.log(f"{split}/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=split != "train")
         return loss

@@ -108,13 +108,8 @@ class SFTModule(L.LightningModule):
         self._eval_rows: list[dict[str, Any]] = []
         self.eval_outputs: list[dict[str, Any]] = []  # the last test loop's rows, every rank's, for the caption metrics
 
-    def forward(self, batch: dict[str, Any]) -> Any:
-        """No KV cache: nothing reads it, and under activation checkpointing (trainer=fsdp) the
-        recomputed forward would append a second copy of every key to it."""
-        return self.model(**batch, use_cache=False)
-
     def _loss(self, batch: dict[str, Any], split: str) -> torch.Tensor:
-        loss = self(batch).loss
+        loss = self.model.target_loss(**batch)
         tokens = (batch["labels"] != -100).sum()
         batch_size = batch["input_ids"].shape[0]
         self.log(f"{split}/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=split != "train")

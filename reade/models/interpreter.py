@@ -34,9 +34,12 @@ from __future__ import annotations
 from typing import Any, Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
+from peft import PeftModel
 from torch import Tensor, nn
 
 from reade.models.camera_encoder import CameraEncoder, splice_camera_tokens
+from reade.models.processing import IGNORE_INDEX
 
 
 class InterpreterModel(nn.Module):
@@ -69,6 +72,21 @@ class InterpreterModel(nn.Module):
 
     def forward(self, input_ids: Tensor | None = None, camera_maps: Sequence[Tensor] | None = None, **kwargs: Any) -> Any:
         return self.thinker(**self.thinker_inputs(input_ids, camera_maps, **kwargs))
+
+    def target_loss(self, labels: Tensor, **batch: Any) -> Tensor:
+        """The thinker's own loss (next-token cross-entropy, mean over the labelled tokens), with the LM
+        head applied at the labelled positions only. A target is a small part of its batch (a tiny
+        grounding batch: 894 of 7616 positions; a camera caption: a few tokens of a ~170-token prompt),
+        and on the tiny backbone the head's logits at every position, their log-softmax and their
+        gradients cost about a fifth of a training step (experiments/condition_grounding, Part 5). No KV
+        cache: nothing reads it, and under activation checkpointing (trainer=fsdp) the recomputed
+        forward would append a second copy of every key to it."""
+        base = self.thinker.get_base_model() if isinstance(self.thinker, PeftModel) else self.thinker
+        hidden = base.model(**self.thinker_inputs(**batch), use_cache=False).last_hidden_state  # [B, L, D]
+        targets = labels[:, 1:]  # [B, L-1]: position t predicts token t+1
+        keep = targets != IGNORE_INDEX
+        logits = base.lm_head(hidden[:, :-1][keep])  # [N_target, V]
+        return F.cross_entropy(logits.float(), targets[keep])
 
     @torch.no_grad()
     def generate(self, input_ids: Tensor | None = None, camera_maps: Sequence[Tensor] | None = None, **kwargs: Any) -> Tensor:

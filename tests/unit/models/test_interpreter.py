@@ -8,7 +8,6 @@ import torch
 from peft import PeftModel
 
 from reade.data.synthetic.trajectory import camera_trajectory
-from reade.lit.camera_pretrain import caption_loss
 from reade.models.backbone import load_backbone, save_checkpoint
 from reade.models.camera_encoder import CONFIG_FILE, WEIGHTS_FILE
 from reade.models.camera_input import INPUT_FILE
@@ -90,13 +89,22 @@ def test_generate_matches_greedy_decoding_by_full_forwards(interpreter, media):
     assert torch.equal(generated, sequence)
 
 
-def test_caption_loss_is_the_thinkers_loss(interpreter, media):
+def test_target_loss_is_the_thinkers_loss_and_gradient(interpreter, media):
+    """Equal to the loss the thinker computes from the logits of every position, to 1e-5, and so
+    are the gradients it sends into the camera encoder and the thinker."""
     model, processor = interpreter
     batch = camera_batch(processor, media, ["a slow pan left", "a slow zoom in"])
-    with torch.no_grad():
-        expected = model(**batch).loss
-        inputs = model.thinker_inputs(**{k: v for k, v in batch.items() if k != "labels"})
-        torch.testing.assert_close(caption_loss(model.thinker, inputs, batch["labels"]), expected)
+    grads = []
+    for loss_of in (lambda: model(**batch).loss, lambda: model.target_loss(**batch)):
+        model.zero_grad()
+        loss = loss_of()
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (expected, expected_grads), (loss, loss_grads) = grads
+    torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-5)
+    assert len(loss_grads) == len(expected_grads) > 0
+    for grad, expected_grad in zip(loss_grads, expected_grads):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-5)
 
 
 def test_one_checkpoint_folder_round_trips(interpreter, media, tmp_path):
@@ -121,8 +129,11 @@ def test_lora_wraps_the_thinker_and_the_encoder_trains_in_full(tiny_dir, media, 
     assert set(encoder) <= set(trainable)
     assert all("lora_" in name for name in set(trainable) - set(encoder))
     batch = camera_batch(processor, media, ["a slow pan left", "a slow zoom in"])
-    model(**batch).loss.backward()
+    with torch.no_grad():
+        torch.testing.assert_close(model.target_loss(**batch), model(**batch).loss, rtol=1e-5, atol=1e-5)
+    model.target_loss(**batch).backward()
     assert all(p.grad is not None for p in model.camera_encoder.parameters())
+    assert all(p.grad is not None for name, p in model.named_parameters() if "lora_" in name)
     reloaded, _ = load_backbone(save_checkpoint(model, processor, tmp_path / "ckpt"))
     assert isinstance(reloaded.thinker, type(model.thinker.get_base_model()))
     torch.testing.assert_close(logits(model.eval(), batch), logits(reloaded.eval(), batch))
