@@ -1,16 +1,21 @@
-"""Part 5's side-by-side timing: one training step of a stage with the loss from the logits of every
-position (`model(**batch).loss`, the thinker's own) and with the loss from the labelled positions
-only (`InterpreterModel.target_loss`), on the same batches, in one process.
+"""Part 5's side-by-side timing of one training step of a stage, three ways, in one process:
 
-Each variant trains its own copy of the starting checkpoint with the stage's optimizer settings; the
-two alternate batch by batch (A B, then B A) so that a change in the machine's load falls on both.
-Printed: the median step (forward, backward, optimizer step; the batch is built before the clock
-starts), the ratio, the share of positions that are padding and that carry a label, and the largest
-difference of the two losses on the first batch, where the weights are still equal.
+- `every position`: the loss from the logits of every position (`model(**batch).loss`, the
+  thinker's own), random batches;
+- `labelled positions`: the loss from the labelled positions only (`InterpreterModel.target_loss`),
+  the same random batches;
+- `length-grouped`: that loss on batches of rows of similar length (`LengthGroupedBatches`, the
+  counts of `reade.train`'s length check).
+
+Each way trains its own copy of the starting checkpoint (the stage's frozen parts frozen, AdamW at
+the stage's rate); they take turns batch by batch, in an order that rotates, so that a change in
+the machine's load falls on all three. The batches are built before the clock starts. Printed: the
+mean and median step, each way's speed-up over the first, the share of positions that are padding
+and that carry a label, and the first batch's loss both ways (equal weights, equal batch).
 
     python experiments/condition_grounding/step_time.py CHECKPOINT STAGE STEPS [OVERRIDE ...]
 
-STAGE is `ground`, `sft` or `camera_pretrain`; the overrides are reade.train's (data, seed, ...).
+STAGE is `ground` or `sft`; the overrides are reade.train's (data, seed, ...).
 """
 
 from __future__ import annotations
@@ -27,26 +32,40 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 import reade.config  # noqa: F401  (registers the schemas the configs extend)
+from reade.data.grouped_batches import LengthGroupedBatches
+from reade.data.lengths import TokenLimit, within_limit
 from reade.models.backbone import load_backbone
 from reade.models.freezing import freeze
 from reade.utils.instantiate import build
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
+WAYS = {"every position": lambda model, batch: model(**batch, use_cache=False).loss,
+        "labelled positions": lambda model, batch: model.target_loss(**batch),
+        "length-grouped": lambda model, batch: model.target_loss(**batch)}
 
 
-def batches(stage: str, checkpoint: str, steps: int, overrides: list[str]):
+def stage_batches(stage: str, checkpoint: str, steps: int, overrides: list[str]):
+    """The model, the stage's settings, and `steps` random and `steps` length-grouped training batches."""
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
         cfg = compose("train", overrides=[f"stage={stage}", *overrides], return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)  # the stage node reads the run folder from it
     settings = OmegaConf.to_object(cfg.stage)
     model, processor = load_backbone(checkpoint)
+    if settings.frozen:
+        freeze(model, list(settings.frozen))  # as SFTModule does
     datamodule = build(cfg.stage.datamodule)(settings=settings)
     datamodule.load()
     datamodule.processor = processor
-    if getattr(settings, "frozen", None):
-        freeze(model, list(settings.frozen))  # as SFTModule does
-    loader = iter(datamodule.train_dataloader())
-    return model, settings, [next(loader) for _ in range(steps)]
+    split = datamodule.splits["train"] = within_limit(datamodule.splits["train"], datamodule.reports["train"],
+                                                      TokenLimit(processor, cfg.data.max_length, "data.max_length"),
+                                                      on_error="raise", with_targets=True)
+    collate = datamodule.collator(with_targets=True, train=True)
+    size = settings.batch_size
+    random_order = torch.randperm(len(split)).tolist()
+    grouped_order = list(LengthGroupedBatches(split["tokens"], size))
+    def batches(order):
+        return [collate([split[i] for i in order[k * size:(k + 1) * size]]) for k in range(steps)]
+    return model, settings, {"random": batches(random_order), "grouped": batches(grouped_order)}
 
 
 def timed_step(model, optimizer, batch, loss_of) -> tuple[float, float]:
@@ -61,31 +80,32 @@ def timed_step(model, optimizer, batch, loss_of) -> tuple[float, float]:
 def main() -> None:
     checkpoint, stage, steps, *overrides = sys.argv[1:]
     torch.manual_seed(0)
-    model, settings, train_batches = batches(stage, checkpoint, int(steps), overrides)
-    variants = {"every position": lambda m, b: m(**b, use_cache=False).loss,
-                "labelled positions": lambda m, b: m.target_loss(**b)}
-    models = {name: copy.deepcopy(model).train() for name in variants}
-    optimizers = {name: torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=settings.optimizer.lr)
-                  for name, m in models.items()}
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    first_losses = {}
-    for index, batch in enumerate(train_batches):
-        order = list(variants) if index % 2 == 0 else list(reversed(variants))
-        for name in order:
-            seconds, loss = timed_step(models[name], optimizers[name], batch, variants[name])
-            times[name].append(seconds)
-            if index == 0:
-                first_losses[name] = loss
-    positions = sum(b["input_ids"].numel() for b in train_batches)
-    padding = sum(int((b["attention_mask"] == 0).sum()) for b in train_batches) / positions
-    labelled = sum(int((b["labels"] != -100).sum()) for b in train_batches) / positions
-    print(f"stage={stage} {checkpoint} {len(train_batches)} batches of {train_batches[0]['input_ids'].shape[0]} rows, "
-          f"torch threads {torch.get_num_threads()}; positions: padding {padding:.3f}, labelled {labelled:.3f}")
-    medians = {name: statistics.median(t[1:]) for name, t in times.items()}  # the first step warms the allocator
-    for name, median in medians.items():
-        print(f"  {name:20s} median step {median:.3f} s")
-    print(f"  speed-up {medians['every position'] / medians['labelled positions']:.2f}x; first-batch losses "
-          f"{first_losses['every position']:.6f} and {first_losses['labelled positions']:.6f}")
+    model, settings, batches = stage_batches(stage, checkpoint, int(steps), overrides)
+    feeds = {"every position": batches["random"], "labelled positions": batches["random"], "length-grouped": batches["grouped"]}
+    models = {way: copy.deepcopy(model).train() for way in WAYS}
+    optimizers = {way: torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=settings.optimizer.lr)
+                  for way, m in models.items()}
+    times: dict[str, list[float]] = {way: [] for way in WAYS}
+    first_loss = {}
+    for index in range(int(steps)):
+        ways = list(WAYS)
+        for way in ways[index % 3:] + ways[:index % 3]:
+            seconds, loss = timed_step(models[way], optimizers[way], feeds[way][index], WAYS[way])
+            times[way].append(seconds)
+            first_loss.setdefault(way, loss)
+    size = batches["random"][0]["input_ids"].shape[0]
+    print(f"stage={stage} {checkpoint}: {steps} batches of {size} rows, torch threads {torch.get_num_threads()}")
+    for name, feed in batches.items():
+        positions = sum(b["input_ids"].numel() for b in feed)
+        padding = sum(int((b["attention_mask"] == 0).sum()) for b in feed) / positions
+        labelled = sum(int((b["labels"] != -100).sum()) for b in feed) / positions
+        print(f"  {name} batches: {positions / len(feed) / size:.0f} positions a row, padding {padding:.3f}, labelled {labelled:.3f}")
+    base = statistics.mean(times["every position"][1:])  # the first step warms the allocator
+    for way, seconds in times.items():
+        mean, median = statistics.mean(seconds[1:]), statistics.median(seconds[1:])
+        print(f"  {way:20s} mean step {mean:.3f} s, median {median:.3f} s, speed-up {base / mean:.2f}x")
+    print(f"  first batch's loss: every position {first_loss['every position']:.6f}, "
+          f"labelled positions {first_loss['labelled positions']:.6f}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ class GroundSettings(StageSettings):
     scores the held-out answers per condition kind. conf/stage/ground.yaml sets the recipe."""
 
     batch_size: int = MISSING
+    # Training batches of rows of similar token count, in random order (reade.data.grouped_batches):
+    # less padding, the same rows; false, the paper's unstated default: rows in random order.
+    group_by_length: bool = False
     # Module paths left as the starting checkpoint has them (reade.models.freezing), as in SFT.
     frozen: list[str] = field(default_factory=list)
     module: GroundModuleNode = field(default_factory=GroundModuleNode)

@@ -47,6 +47,9 @@ class SFTSettings(StageSettings):
     describe_fraction: float = MISSING
     # Targets hold the <think> trace before the answer; false: the answer alone (stage=sft_no_cot).
     reasoning: bool = MISSING
+    # Training batches of rows of similar token count, in random order (reade.data.grouped_batches):
+    # less padding, the same rows; false, the paper's unstated default: rows in random order.
+    group_by_length: bool = False
     # Module paths left as the starting checkpoint has them (reade.models.freezing), e.g.
     # [visual, audio_tower] after a grounding stage trained the towers.
     frozen: list[str] = field(default_factory=list)

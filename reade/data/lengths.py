@@ -4,7 +4,8 @@ The collator refuses a batch whose prompt + target exceed `data.max_length` (GRP
 `stage.max_prompt_length`). A row fails only in a batch that keeps its instruction, so with
 instruction dropout the failing step is random. Counting every row as written, instruction kept,
 with the processor the stage will use finds them all before any model loads: `reade.train` and
-`reade.data.validate` both call `length_problems`.
+`reade.data.validate` both count with `count_lengths`, and training keeps the counts for
+length-grouped batches.
 """
 
 from __future__ import annotations
@@ -34,30 +35,48 @@ class TokenLimit:
     setting: str
 
 
-def length_problems(path: Path, rows: Iterable[dict[str, Any]], limit: TokenLimit, *,
-                    with_targets: bool = True) -> tuple[list[RowProblem], set[str]]:
-    """A problem (field `tokens`) for each row over the limit, and one for each the processor
-    refuses; and the condition kinds left out of the count because the processor cannot lay them
-    out (a camera trajectory without a camera encoder: `reade.data.validate` with the tiny
-    default's processor). Rows are `dataset_row`s (line, instruction, conditions, target); the
-    target counts when `with_targets` and the row has one."""
-    problems, uncounted = [], set()
+@dataclass
+class LengthCount:
+    """Rows counted against a `TokenLimit` (`count_lengths`)."""
+
+    tokens: list[int]  # each row's prompt (+ target) tokens, in row order; 0 for a row the processor refuses
+    problems: list[RowProblem]  # a row over the limit (field `tokens`) or refused (field `row`)
+    uncounted: set[str]  # condition kinds left out of the count: the processor cannot lay them out
+
+
+def count_lengths(path: Path, rows: Iterable[dict[str, Any]], limit: TokenLimit, *,
+                  with_targets: bool = True) -> LengthCount:
+    """Each row's tokens as its batch lays it out, instruction kept; a problem for each row over the
+    limit and for each the processor refuses; and the condition kinds left out of the count because
+    the processor cannot lay them out (a camera trajectory without a camera encoder:
+    `reade.data.validate` with the tiny default's processor). Rows are `dataset_row`s (line,
+    instruction, conditions, target); the target counts when `with_targets` and the row has one."""
+    count = LengthCount([], [], set())
     for row in rows:
         payloads = []
         for kind, payload in read_payloads(row):
             if limit.processor.unreadable(kind) is None:
                 payloads.append((kind, payload))
             else:
-                uncounted.add(kind)
+                count.uncounted.add(kind)
         target = row["target"] if with_targets else None
         try:
             prompt, target_tokens = limit.processor.lengths(row["instruction"], payloads, target)
         except ValueError as error:
-            problems.append(RowProblem(path, row["line"], "row", str(error)))
+            count.tokens.append(0)
+            count.problems.append(RowProblem(path, row["line"], "row", str(error)))
             continue
+        count.tokens.append(prompt + target_tokens)
         if prompt + target_tokens > limit.max_length:
-            problems.append(RowProblem(path, row["line"], "tokens", _over(row, prompt, target_tokens, limit)))
-    return problems, uncounted
+            count.problems.append(RowProblem(path, row["line"], "tokens", _over(row, prompt, target_tokens, limit)))
+    return count
+
+
+def length_problems(path: Path, rows: Iterable[dict[str, Any]], limit: TokenLimit, *,
+                    with_targets: bool = True) -> tuple[list[RowProblem], set[str]]:
+    """`count_lengths`' problems and uncounted kinds."""
+    count = count_lengths(path, rows, limit, with_targets=with_targets)
+    return count.problems, count.uncounted
 
 
 def _over(row: dict[str, Any], prompt: int, target: int, limit: TokenLimit) -> str:
@@ -68,9 +87,14 @@ def _over(row: dict[str, Any], prompt: int, target: int, limit: TokenLimit) -> s
 
 def within_limit(dataset: datasets.Dataset, report: LoadReport, limit: TokenLimit, *, on_error: str,
                  with_targets: bool) -> datasets.Dataset:
-    """A loaded split without its rows over the limit: `on_error=raise` stops with every one named
-    (file:line), `skip` drops and counts them in `report` as `load_split` does its own."""
-    problems, _ = length_problems(report.file, dataset, limit, with_targets=with_targets)
+    """A loaded split without its rows over the limit, each row's count in a `tokens` column (what
+    length-grouped batches sort by, `stage.group_by_length`): `on_error=raise` stops with every one
+    named (file:line), `skip` drops and counts them in `report` as `load_split` does its own."""
+    count = count_lengths(report.file, dataset, limit, with_targets=with_targets)
+    problems = count.problems
+    if "tokens" in dataset.column_names:  # counted before: the new counts replace the old
+        dataset = dataset.remove_columns("tokens")
+    dataset = dataset.add_column("tokens", count.tokens)
     if not problems:
         return dataset
     if on_error == "raise":

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from reade.config.data import DataConfig
 from reade.config.sft import SFTSettings
 from reade.data.collate import InterpreterCollator
+from reade.data.grouped_batches import LengthGroupedBatches
 from reade.errors import ConfigError
 from reade.lit.eval_rows import all_rows, write_samples
 from reade.lit.splits import SplitsDataModule
@@ -50,14 +51,24 @@ class SFTDataModule(SplitsDataModule):
         if self.processor is None:
             raise RuntimeError("SFTDataModule.processor is unset: attach the backbone's processor before training")
         dataset = self.test_rows() if split == "test" else self.splits[split]
+        batch_size = self.settings.batch_size if train else self.settings.eval.batch_size
+        grouped = train and self.settings.group_by_length
         return DataLoader(
             dataset,
-            batch_size=self.settings.batch_size if train else self.settings.eval.batch_size,
-            shuffle=train,
+            batch_size=batch_size,
+            shuffle=train and not grouped,
+            sampler=LengthGroupedBatches(self.token_counts(split), batch_size) if grouped else None,
             collate_fn=self.collator(with_targets=split != "test", train=train),
             num_workers=self.data.num_workers,
             persistent_workers=self.data.num_workers > 0,
         )
+
+    def token_counts(self, split: str) -> list[int]:
+        """Each row's tokens, as `reade.train`'s length check counted them (`within_limit`)."""
+        if "tokens" not in self.splits[split].column_names:
+            raise RuntimeError(f"stage.group_by_length: the {split} rows of {self.files[split]} have no token counts; "
+                               "reade.data.lengths.within_limit adds them (reade.train runs it before training)")
+        return self.splits[split]["tokens"]
 
     def test_rows(self):
         """The held-out rows the test loop decodes: the test split, cut to `stage.eval.limit` when that is > 0."""

@@ -75,3 +75,12 @@ def test_kinds_the_processor_cannot_read_are_left_out_and_named(processor, synth
     dataset, report = load_split(synthetic_dir / "train.jsonl", kinds=[*KINDS, "camera"], on_error="raise", require=())
     problems, uncounted = length_problems(report.file, dataset, TokenLimit(processor, 1024, "data.max_length"))
     assert problems == [] and uncounted == {"camera"}
+
+
+def test_the_kept_rows_carry_the_counts_their_batches_lay_out(processor, long_split):
+    dataset, report = long_split
+    kept = within_limit(dataset, report, TokenLimit(processor, 1024, "data.max_length"), on_error="skip", with_targets=True)
+    collator = InterpreterCollator(processor, with_targets=True)
+    assert len(kept["tokens"]) == len(kept)
+    for row in kept.select(range(6)):
+        assert collator([row])["input_ids"].shape[1] == row["tokens"]

@@ -4,6 +4,7 @@ examples), the describe-the-reference splits, and a split with nothing to descri
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,11 @@ from omegaconf import OmegaConf
 
 from reade.config.data import DataConfig
 from reade.config.ground import GroundSettings
+from reade.data.grouped_batches import LengthGroupedBatches
+from reade.data.lengths import TokenLimit, within_limit
 from reade.errors import DataError
 from reade.lit.ground import GroundDataModule, describe_metrics, description_score, read_descriptions
+from reade.models.processing import InterpreterProcessor
 from reade.models.prompt import DESCRIBE_INSTRUCTION, describe_target
 from tests.conftest import compose_train
 
@@ -114,3 +118,23 @@ def test_a_split_without_described_conditions_is_refused_by_name(settings, synth
         datamodule(settings, path).load()
     with pytest.raises(DataError, match=r"condition.kinds=\[\]"):  # condition=text: nothing to describe
         datamodule(settings, synthetic_dir / "train.jsonl", kinds=[]).load()
+
+
+def test_grouped_batches_sort_by_the_length_checks_counts(tmp_path_factory, tiny_dir, synthetic_dir):
+    """stage.group_by_length: the loader groups the describe rows by the counts reade.train's length
+    check kept (`within_limit`); a split that was never counted is refused by name."""
+    grouped = OmegaConf.to_object(compose_train(["stage=ground", "stage.batch_size=4", "stage.group_by_length=true"],
+                                                tmp_path_factory.mktemp("run")).stage)
+    processor = InterpreterProcessor.from_pretrained(tiny_dir)
+    train_file = synthetic_dir / "train.jsonl"
+    module = datamodule(grouped, train_file, kinds=["identity", "depth", "pose", "audio"])
+    module.load()
+    module.processor = processor
+    with pytest.raises(RuntimeError, match=f"the train rows of {train_file} have no token counts"):
+        module.train_dataloader()
+    module.splits["train"] = within_limit(module.splits["train"], module.reports["train"],
+                                          TokenLimit(processor, 4096, "data.max_length"), on_error="raise", with_targets=True)
+    loader = module.train_dataloader()
+    assert isinstance(loader.sampler, LengthGroupedBatches) and loader.sampler.lengths == module.splits["train"]["tokens"]
+    widths = Counter(int(width) for batch in loader for width in batch["attention_mask"].sum(dim=1))
+    assert widths.total() == len(loader.sampler) and widths <= Counter(module.splits["train"]["tokens"])
