@@ -11,11 +11,12 @@ stage file that forgets it fails naming it; reade.config.compose builds a settin
 from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
 from reade.config.backbone import BackboneConfig
 from reade.config.callbacks import CallbacksConfig
 from reade.config.camera_pretrain import CameraPretrainSettings
-from reade.config.condition import ConditionConfig
+from reade.config.condition import ConditionConfig, frozen_after_start
 from reade.config.data import DataConfig
 from reade.config.ground import GroundSettings
 from reade.config.grpo import GRPOSettings
@@ -33,7 +34,9 @@ __all__ = ["DataConfig", "check_all_set", "check_known_keys", "register"]
 
 
 def register() -> None:
-    """Put every schema in the ConfigStore; idempotent, called on `import reade.config`."""
+    """Put every schema in the ConfigStore and our resolvers in OmegaConf; idempotent, called on
+    `import reade.config`."""
+    OmegaConf.register_new_resolver("reade.frozen_after_start", frozen_after_start, replace=True)
     store = ConfigStore.instance()
     for group, name, node in [
         ("paths", "base_paths", PathsConfig),

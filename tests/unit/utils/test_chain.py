@@ -10,6 +10,7 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 
 from reade.errors import ConfigError
+from reade.models.backbone import RUN_CONFIG_FILE
 from reade.utils.chain import (
     job_plan,
     plan_lines,
@@ -312,3 +313,21 @@ def test_grounding_switched_off_keeps_the_camera_run_and_trains_sft_from_it(tmp_
 ])
 def test_tiny_sft_leaves_what_its_grounding_trained_as_it_was(tmp_path, overrides, frozen):
     assert list(compose_train([f"paths.root_dir={tmp_path}", *overrides]).stage.frozen) == frozen
+
+
+@pytest.mark.parametrize(("made_by", "frozen"), [
+    ("ground", ["visual", "audio_tower", "camera_encoder"]),
+    ("camera_pretrain", []),  # towers no stage grounded: SFT trains them
+    ("sft", []),
+    (None, []),  # not one of ours (no reade_config.yaml): nothing is known to be trained
+])
+def test_tiny_sft_from_a_checkpoint_freezes_what_the_stage_that_made_it_trained(tmp_path, made_by, frozen):
+    """The freeze follows the stage that wrote `stage.init_checkpoint` (its reade_config.yaml), not
+    `condition.grounding_stage`, which names the start only when SFT starts from its upstream."""
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    if made_by is not None:
+        (folder / RUN_CONFIG_FILE).write_text(OmegaConf.to_yaml({"stage": {"name": made_by, "max_steps": 7}}))
+    job = [f"paths.root_dir={tmp_path}", f"stage.init_checkpoint={folder}"]
+    assert list(compose_train(job).stage.frozen) == frozen
+    assert list(compose_train([*job, "stage.frozen=[visual]"]).stage.frozen) == ["visual"]  # said outright, it stands
