@@ -72,6 +72,8 @@ class CameraPretrainSettings(StageSettings):
     # False: only the camera encoder trains (the paper's); true trains the thinker too.
     train_backbone: bool = MISSING
     batch_size: int = MISSING
+    # Batches of captions of similar token count, as SFT's (reade.data.grouped_batches).
+    group_by_length: bool = False
     camera_encoder: CameraEncoderNode = field(default_factory=CameraEncoderNode)
     data: CameraDataConfig = field(default_factory=CameraDataConfig)
     module: CameraPretrainModuleNode = field(default_factory=CameraPretrainModuleNode)
