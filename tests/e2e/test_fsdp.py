@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from reade.errors import ConfigError
-from reade.models.backbone import load_backbone
+from reade.models.backbone import RUN_CONFIG_FILE, load_backbone
 from reade.models.interpreter import InterpreterModel
 from reade.train import train
 from tests.conftest import compose_train
@@ -43,8 +44,10 @@ def run_both(root: Path, camera_backbone: Path, *extra: str, precision: str = "3
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, camera_backbone) -> dict[str, Path]:
-    # 3 held-out rows on 2 ranks: the DistributedSampler repeats one to even the shares out
-    return run_both(tmp_path_factory.mktemp("strategies"), camera_backbone, "stage.eval.limit=3")
+    # 3 held-out rows on 2 ranks: the DistributedSampler repeats one to even the shares out; the towers
+    # frozen as after grounding (the camera checkpoint had none, so the tiny profile freezes nothing)
+    return run_both(tmp_path_factory.mktemp("strategies"), camera_backbone, "stage.eval.limit=3",
+                    "stage.frozen=[visual,audio_tower]")
 
 
 def test_fsdp_trains_and_exports_the_model_ddp_trains(runs, camera_backbone):
@@ -52,9 +55,8 @@ def test_fsdp_trains_and_exports_the_model_ddp_trains(runs, camera_backbone):
     start = load_backbone(camera_backbone)[0].state_dict()
     assert trained["fsdp"].keys() == trained["ddp"].keys() == start.keys()
     moved = {key for key in start if not torch.equal(trained["fsdp"][key], start[key])}
-    # the tiny SFT profile leaves what grounding trains as it was (condition.frozen_after): the export
-    # holds trained weights everywhere else, not the starting ones
-    parts = set(compose_train([]).stage.frozen)
+    # the frozen parts stay as the start had them; the export holds trained weights everywhere else
+    parts = set(OmegaConf.load(runs["fsdp"] / "checkpoint" / RUN_CONFIG_FILE).stage.frozen)
     frozen = {key for key in start if parts & set(key.split("."))}
     assert frozen and moved == set(start) - frozen
     for key, value in trained["ddp"].items():
