@@ -25,6 +25,9 @@ TWO_CPU_RANKS = ["trainer.accelerator=cpu", "trainer.devices=2", "logger=csv"]
 FSDP = ["trainer=fsdp", "trainer.strategy._target_=tests.cpu_fsdp.CPUFSDPStrategy", *TWO_CPU_RANKS]
 # trainer=fsdp clips nothing (Lightning's FSDP precision refuses norm clipping), so neither does DDP here.
 DDP = ["trainer=ddp", "trainer.gradient_clip_val=null", *TWO_CPU_RANKS]
+# The towers frozen as after grounding: the camera checkpoint these jobs start from had none, so the
+# tiny profile would freeze nothing.
+FROZEN_TOWERS = "stage.frozen=[visual,audio_tower]"
 
 
 def rows_by_id(path: Path) -> dict[str, dict]:
@@ -44,10 +47,8 @@ def run_both(root: Path, camera_backbone: Path, *extra: str, precision: str = "3
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, camera_backbone) -> dict[str, Path]:
-    # 3 held-out rows on 2 ranks: the DistributedSampler repeats one to even the shares out; the towers
-    # frozen as after grounding (the camera checkpoint had none, so the tiny profile freezes nothing)
-    return run_both(tmp_path_factory.mktemp("strategies"), camera_backbone, "stage.eval.limit=3",
-                    "stage.frozen=[visual,audio_tower]")
+    # 3 held-out rows on 2 ranks: the DistributedSampler repeats one to even the shares out
+    return run_both(tmp_path_factory.mktemp("strategies"), camera_backbone, "stage.eval.limit=3", FROZEN_TOWERS)
 
 
 def test_fsdp_trains_and_exports_the_model_ddp_trains(runs, camera_backbone):
@@ -102,7 +103,7 @@ def test_fsdp_resumes_from_its_last_checkpoint(runs, camera_backbone, tmp_path):
     last = runs["fsdp"] / "checkpoints" / "last.ckpt"
     assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 4
     args = [*SMALL, "stage.max_steps=6", f"stage.init_checkpoint={camera_backbone}", *FSDP, "trainer.precision=32-true",
-            f"ckpt_path={last}",
+            f"ckpt_path={last}", FROZEN_TOWERS,
             "stage.eval.untrained=false", f"hydra.run.dir={tmp_path / 'resumed'}"]
     done = run_cli(args, tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
