@@ -2,7 +2,7 @@
 
 - `every position`: the loss from the logits of every position (`model(**batch).loss`, the
   thinker's own), random batches;
-- `labelled positions`: the loss from the labelled positions only (`InterpreterModel.target_loss`),
+- `labelled positions`: the loss from the labelled positions only (`reade.models.interpreter.target_loss`),
   the same random batches;
 - `length-grouped`: that loss on batches of rows of similar length (`LengthGroupedBatches`, the
   counts of `reade.train`'s length check).
@@ -36,12 +36,13 @@ from reade.data.grouped_batches import LengthGroupedBatches
 from reade.data.lengths import TokenLimit, within_limit
 from reade.models.backbone import load_backbone
 from reade.models.freezing import freeze
+from reade.models.interpreter import target_loss
 from reade.utils.instantiate import build
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 WAYS = {"every position": lambda model, batch: model(**batch, use_cache=False).loss,
-        "labelled positions": lambda model, batch: model.target_loss(**batch),
-        "length-grouped": lambda model, batch: model.target_loss(**batch)}
+        "labelled positions": lambda model, batch: target_loss(model, **batch),
+        "length-grouped": lambda model, batch: target_loss(model, **batch)}
 
 
 def stage_batches(stage: str, checkpoint: str, steps: int, overrides: list[str]):

@@ -39,7 +39,7 @@ from reade.lit.eval_rows import all_rows, write_samples
 from reade.lit.sft import SFTDataModule
 from reade.lit.splits import SplitsDataModule
 from reade.models.decoding import greedy_completions
-from reade.models.interpreter import InterpreterModel
+from reade.models.interpreter import InterpreterModel, target_loss
 from reade.results.intervals import with_interval
 from reade.rewards.camera_motion import camera_motion_correct
 from reade.utils.instantiate import build
@@ -160,7 +160,7 @@ class CameraPretrainModule(L.LightningModule):
             self.model.thinker.eval()
 
     def _loss(self, batch: dict[str, Any], split: str) -> torch.Tensor:
-        loss = self.model.target_loss(**batch)
+        loss = target_loss(self.model, **batch)
         batch_size = batch["input_ids"].shape[0]
         self.log(f"{split}/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=split != "train")
         return loss

@@ -24,6 +24,7 @@ from reade.lit.eval_rows import all_rows, write_samples
 from reade.lit.splits import SplitsDataModule
 from reade.models.decoding import greedy_completions
 from reade.models.freezing import freeze
+from reade.models.interpreter import target_loss
 from reade.results.intervals import with_interval
 from reade.schema import parse_output
 from reade.utils.instantiate import build
@@ -120,7 +121,7 @@ class SFTModule(L.LightningModule):
         self.eval_outputs: list[dict[str, Any]] = []  # the last test loop's rows, every rank's, for the caption metrics
 
     def _loss(self, batch: dict[str, Any], split: str) -> torch.Tensor:
-        loss = self.model.target_loss(**batch)
+        loss = target_loss(self.model, **batch)
         tokens = (batch["labels"] != -100).sum()
         batch_size = batch["input_ids"].shape[0]
         self.log(f"{split}/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=split != "train")

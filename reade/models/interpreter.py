@@ -73,21 +73,6 @@ class InterpreterModel(nn.Module):
     def forward(self, input_ids: Tensor | None = None, camera_maps: Sequence[Tensor] | None = None, **kwargs: Any) -> Any:
         return self.thinker(**self.thinker_inputs(input_ids, camera_maps, **kwargs))
 
-    def target_loss(self, labels: Tensor, **batch: Any) -> Tensor:
-        """The thinker's own loss (next-token cross-entropy, mean over the labelled tokens), with the LM
-        head applied at the labelled positions only. A target is a small part of its batch (a tiny
-        grounding batch: 894 of 7616 positions; a camera caption: a few tokens of a ~170-token prompt),
-        and on the tiny backbone the head's logits at every position, their log-softmax and their
-        gradients cost about a fifth of a training step (experiments/condition_grounding, Part 5). No KV
-        cache: nothing reads it, and under activation checkpointing (trainer=fsdp) the recomputed
-        forward would append a second copy of every key to it."""
-        base = self.thinker.get_base_model() if isinstance(self.thinker, PeftModel) else self.thinker
-        hidden = base.model(**self.thinker_inputs(**batch), use_cache=False).last_hidden_state  # [B, L, D]
-        targets = labels[:, 1:]  # [B, L-1]: position t predicts token t+1
-        keep = targets != IGNORE_INDEX
-        logits = base.lm_head(hidden[:, :-1][keep])  # [N_target, V]
-        return F.cross_entropy(logits.float(), targets[keep])
-
     @torch.no_grad()
     def generate(self, input_ids: Tensor | None = None, camera_maps: Sequence[Tensor] | None = None, **kwargs: Any) -> Tensor:
         """Like the thinker's `generate`: returns [B, prompt + new] token ids."""
@@ -107,3 +92,23 @@ class InterpreterModel(nn.Module):
 
     def backbone_parameters(self) -> Iterator[nn.Parameter]:
         return self.thinker.parameters()
+
+
+def target_loss(model: nn.Module, labels: Tensor, **batch: Any) -> Tensor:
+    """The model's own loss (next-token cross-entropy, mean over the labelled tokens), with the LM
+    head applied at the labelled positions only, for every model a stage trains: an
+    `InterpreterModel`, a bare thinker (no camera encoder) or a text-only causal LM, each maybe
+    LoRA-wrapped. A target is a small part of its batch (a tiny grounding batch: 894 of 7616
+    positions; a camera caption: a few tokens of a ~170-token prompt), and on the tiny backbone the
+    head's logits at every position, their log-softmax and their gradients cost about a fifth of a
+    training step (experiments/condition_grounding, Part 5). No KV cache: nothing reads it, and
+    under activation checkpointing (trainer=fsdp) the recomputed forward would append a second copy
+    of every key to it."""
+    if isinstance(model, InterpreterModel):
+        model, batch = model.thinker, model.thinker_inputs(**batch)
+    base = model.get_base_model() if isinstance(model, PeftModel) else model
+    hidden = base.model(**batch, use_cache=False).last_hidden_state  # [B, L, D]
+    targets = labels[:, 1:]  # [B, L-1]: position t predicts token t+1
+    keep = targets != IGNORE_INDEX
+    logits = base.lm_head(hidden[:, :-1][keep])  # [N_target, V]
+    return F.cross_entropy(logits.float(), targets[keep])

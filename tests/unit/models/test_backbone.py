@@ -17,6 +17,7 @@ from transformers import (
 )
 
 from reade.models.backbone import backbone_kind, load_backbone, load_processor, save_checkpoint
+from reade.models.interpreter import target_loss
 from reade.models.processing import InterpreterProcessor
 from reade.models.tokenizer import load_tokenizer
 
@@ -142,6 +143,7 @@ def test_causal_lm_path_is_text_only(tmp_path, media):
     model, processor = load_backbone(tmp_path, kind="causal_lm", lora=LORA)
     batch = processor(["Garden, zoom in", "a dog"], [[], []], [TARGET, "ok"])
     assert torch.isfinite(model(**batch).loss)
+    torch.testing.assert_close(target_loss(model, **batch), model(**batch).loss, rtol=1e-5, atol=1e-5)  # LoRA-wrapped
     prompt = processor(["Garden, zoom in", "a dog"], [[], []])
     out = model.generate(**prompt, max_new_tokens=4, do_sample=False)
     assert out.shape[0] == 2 and out.shape[1] <= prompt["input_ids"].shape[1] + 4

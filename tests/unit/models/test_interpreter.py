@@ -11,7 +11,7 @@ from reade.data.synthetic.trajectory import camera_trajectory
 from reade.models.backbone import load_backbone, save_checkpoint
 from reade.models.camera_encoder import CONFIG_FILE, WEIGHTS_FILE
 from reade.models.camera_input import INPUT_FILE
-from reade.models.interpreter import InterpreterModel
+from reade.models.interpreter import InterpreterModel, target_loss
 
 TINY_CAMERA = dict(patch_size=2, hidden_size=32, depth=2, num_heads=2, mlp_ratio=2.0, max_frames=16, height=32, width=32)
 LORA = {"enabled": True, "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
@@ -95,7 +95,7 @@ def test_target_loss_is_the_thinkers_loss_and_gradient(interpreter, media):
     model, processor = interpreter
     batch = camera_batch(processor, media, ["a slow pan left", "a slow zoom in"])
     grads = []
-    for loss_of in (lambda: model(**batch).loss, lambda: model.target_loss(**batch)):
+    for loss_of in (lambda: model(**batch).loss, lambda: target_loss(model, **batch)):
         model.zero_grad()
         loss = loss_of()
         loss.backward()
@@ -130,8 +130,8 @@ def test_lora_wraps_the_thinker_and_the_encoder_trains_in_full(tiny_dir, media, 
     assert all("lora_" in name for name in set(trainable) - set(encoder))
     batch = camera_batch(processor, media, ["a slow pan left", "a slow zoom in"])
     with torch.no_grad():
-        torch.testing.assert_close(model.target_loss(**batch), model(**batch).loss, rtol=1e-5, atol=1e-5)
-    model.target_loss(**batch).backward()
+        torch.testing.assert_close(target_loss(model, **batch), model(**batch).loss, rtol=1e-5, atol=1e-5)
+    target_loss(model, **batch).backward()
     assert all(p.grad is not None for p in model.camera_encoder.parameters())
     assert all(p.grad is not None for name, p in model.named_parameters() if "lora_" in name)
     reloaded, _ = load_backbone(save_checkpoint(model, processor, tmp_path / "ckpt"))
@@ -144,3 +144,11 @@ def test_bad_camera_encoder_sizes_are_named(tiny_dir):
         load_backbone(tiny_dir, camera_encoder={**TINY_CAMERA, "out_hidden_size": 64})
     with pytest.raises(ValueError, match="unknown keys"):
         load_backbone(tiny_dir, camera_encoder={**TINY_CAMERA, "layers": 3})
+
+
+def test_target_loss_of_a_bare_thinker_is_its_own_loss(interpreter, media):
+    """SFT without a camera encoder (condition=text, identity, ...) trains the thinker itself."""
+    model, processor = interpreter
+    batch = processor(["rain", "a dog"], [[("identity", media["image"])], []], ["a grey sky", "a dog runs"])
+    with torch.no_grad():
+        torch.testing.assert_close(target_loss(model.thinker, **batch), model.thinker(**batch).loss, rtol=1e-5, atol=1e-5)
