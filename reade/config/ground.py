@@ -40,7 +40,8 @@ class GroundSettings(StageSettings):
 
     batch_size: int = MISSING
     # Training batches of rows of similar token count, in random order (reade.data.grouped_batches):
-    # less padding, the same rows; false, the paper's unstated default: rows in random order.
+    # less padding; off by default: on tiny grounding it named fewer description words
+    # (experiments/condition_grounding, Part 6, step 1).
     group_by_length: bool = False
     # Module paths left as the starting checkpoint has them (reade.models.freezing), as in SFT.
     frozen: list[str] = field(default_factory=list)

@@ -48,7 +48,8 @@ class SFTSettings(StageSettings):
     # Targets hold the <think> trace before the answer; false: the answer alone (stage=sft_no_cot).
     reasoning: bool = MISSING
     # Training batches of rows of similar token count, in random order (reade.data.grouped_batches):
-    # less padding, the same rows; false, the paper's unstated default: rows in random order.
+    # less padding; off by default: on tiny grounding it named fewer description words
+    # (experiments/condition_grounding, Part 6, step 1).
     group_by_length: bool = False
     # Module paths left as the starting checkpoint has them (reade.models.freezing), e.g.
     # [visual, audio_tower] after a grounding stage trained the towers.
