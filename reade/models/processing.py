@@ -225,7 +225,8 @@ class InterpreterProcessor:
             blocks.append(ConditionBlock(kind, num_tokens))
         if not blocks and not instruction.strip():
             raise ValueError("empty instruction and no conditions")
-        prompt = self.tokenizer.encode(chat_prompt(user_content(blocks, instruction.strip())), add_special_tokens=False)
+        prompt = self.tokenizer.encode(chat_prompt(user_content(blocks, instruction.strip()), self.settings.system_prompt),
+                                       add_special_tokens=False)
         target_ids = [] if target is None else self.tokenizer.encode(target + IM_END, add_special_tokens=False)
         return prompt, target_ids, items
 

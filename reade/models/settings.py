@@ -13,6 +13,7 @@ from typing import Any
 
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
+from reade.models.prompt import SYSTEM_PROMPT
 from reade.utils.io import read_settings, write_settings
 
 SETTINGS_FILE = "reade_processor.json"
@@ -46,6 +47,10 @@ class ProcessorSettings:
     image_mean: tuple[float, float, float] = tuple(OPENAI_CLIP_MEAN)
     image_std: tuple[float, float, float] = tuple(OPENAI_CLIP_STD)
     text_only: bool = False
+    # The system turn of every prompt. A checkpoint keeps the one it was trained with; a model trained
+    # from random weights learns nothing from a constant turn, so the tiny default may shorten it
+    # (TinyDims.system_prompt) and spend no compute on it.
+    system_prompt: str = SYSTEM_PROMPT
 
     def __post_init__(self):
         if self.max_frames < self.temporal_patch_size:

@@ -15,6 +15,7 @@ import torch
 from transformers import GenerationConfig, Qwen2_5OmniThinkerConfig, Qwen2_5OmniThinkerForConditionalGeneration
 
 from reade.models.processing import InterpreterProcessor
+from reade.models.prompt import SYSTEM_PROMPT
 from reade.models.settings import ProcessorSettings
 from reade.utils.io import staged_folder
 from reade.models.tokenizer import IM_END, PAD_TOKEN, TINY_TOKENIZER_DIR, load_tokenizer, placeholder_ids, token_id
@@ -22,7 +23,8 @@ from reade.models.tokenizer import IM_END, PAD_TOKEN, TINY_TOKENIZER_DIR, load_t
 
 @dataclass
 class TinyDims:
-    """Sizes of the tiny thinker and of the inputs its processor makes (a Hydra structured config)."""
+    """Sizes of the tiny thinker and of the inputs its processor makes, and the system turn of its
+    prompts (a Hydra structured config)."""
 
     text_hidden: int = 128
     text_layers: int = 2
@@ -45,6 +47,7 @@ class TinyDims:
     video_side: int = 56
     max_frames: int = 8
     max_audio_seconds: float = 4.0
+    system_prompt: str = SYSTEM_PROMPT
 
 
 def mrope_section(head_dim: int) -> list[int]:
@@ -132,6 +135,7 @@ def tiny_processor_settings(dims: TinyDims) -> ProcessorSettings:
         video_max_pixels=dims.video_side**2,
         max_frames=dims.max_frames,
         max_audio_seconds=dims.max_audio_seconds,
+        system_prompt=dims.system_prompt,
     )
 
 

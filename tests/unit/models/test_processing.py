@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -55,6 +56,19 @@ def test_prompt_layout_system_labels_then_instruction(processor, media):
     )
     order = [text.index(piece) for piece in pieces]
     assert order == sorted(order)
+
+
+def test_the_system_turn_is_the_settings_and_reloads_with_them(processor, media, tmp_path):
+    short = InterpreterProcessor(processor.tokenizer, dataclasses.replace(processor.settings, system_prompt=""))
+    short.save_pretrained(tmp_path)
+    reloaded = InterpreterProcessor.from_pretrained(tmp_path)
+    assert reloaded.settings.system_prompt == ""
+    conditions = [[("identity", media["image"])]]
+    text = reloaded.tokenizer.decode(reloaded(["Make it rain"], conditions)["input_ids"][0])
+    assert text.startswith("<|im_start|>system\n<|im_end|>\n<|im_start|>user\nIdentity reference")
+    full = processor(["Make it rain"], conditions)["input_ids"]
+    assert full.shape[1] - reloaded(["Make it rain"], conditions)["input_ids"].shape[1] == len(
+        processor.tokenizer.encode(SYSTEM_PROMPT, add_special_tokens=False))
 
 
 def test_placeholder_counts_match_the_grids(processor, media):

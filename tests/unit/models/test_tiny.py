@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 from reade.models.backbone import load_backbone
-from reade.models.processing import InterpreterProcessor
+from reade.models.processing import SYSTEM_PROMPT, InterpreterProcessor
 from reade.models.tiny import TinyDims, materialize_tiny, mrope_section, tiny_thinker_config
 from reade.models.tokenizer import load_tokenizer, placeholder_ids
 
@@ -54,6 +54,13 @@ def test_materialize_is_deterministic_idempotent_and_leaves_rng_alone(tmp_path, 
     assert other != again
     weights = load_file(other / "model.safetensors")
     assert not torch.equal(weights["lm_head.weight"], first["lm_head.weight"])
+
+
+def test_the_system_turn_is_part_of_the_build_and_of_its_key(tmp_path, tiny_dir):
+    short = materialize_tiny(tmp_path, TinyDims(system_prompt=""), seed=0)
+    assert short.name != tiny_dir.name
+    assert InterpreterProcessor.from_pretrained(short).settings.system_prompt == ""
+    assert InterpreterProcessor.from_pretrained(tiny_dir).settings.system_prompt == SYSTEM_PROMPT
 
 
 def test_an_interrupted_build_leaves_no_folder(tmp_path, monkeypatch):
