@@ -88,7 +88,7 @@ def test_a_finished_upstream_run_is_reused(tmp_path):
     again = start(grpo_config(tmp_path, "reward=user", "stage.max_steps=5"), run)
     assert first == again and run.stages() == ["camera_pretrain", "ground", "sft"]
     [upstream] = run.of("sft")
-    assert upstream.stage.max_steps == 2000  # the tiny SFT profile
+    assert upstream.stage.max_steps == 3000  # the tiny SFT profile
     assert upstream.paths.output_dir == str((tmp_path / ".cache" / "stages").joinpath(first.split("/")[-2]))
     other = start(grpo_config(tmp_path, "seed=7"), run)  # the seed is every stage's: the whole chain again
     assert other != first and run.stages() == ["camera_pretrain", "ground", "sft"] * 2
@@ -222,15 +222,15 @@ def test_the_plan_names_each_stage_its_start_and_its_folder_before_any_work(tmp_
     assert plan_lines(steps) == [
         "plan: 4 stage(s), in order",
         f"  1. camera_pretrain (1500 steps, lr 0.001): train from the backbone (tiny) into {camera}",
-        f"  2. ground (1000 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
-        f"  3. sft (2000 steps, lr 0.003): train from 2 (ground) into {sft}",
+        f"  2. ground (1500 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
+        f"  3. sft (3000 steps, lr 0.003): train from 2 (ground) into {sft}",
         f"  4. grpo (60 steps, lr 0.0001): train from 3 (sft) in {tmp_path / 'run'}, then publish it to {grpo}",
     ]
     start(grpo_config(tmp_path), FakeRun())
     reused = plan_lines(job_plan(grpo_config(tmp_path, "reward=user")))
     assert reused[1:4] == [f"  1. camera_pretrain (1500 steps, lr 0.001): reuse the finished run in {camera}",
-                           f"  2. ground (1000 steps, lr 0.001): reuse the finished run in {ground}",
-                           f"  3. sft (2000 steps, lr 0.003): reuse the finished run in {sft}"]
+                           f"  2. ground (1500 steps, lr 0.001): reuse the finished run in {ground}",
+                           f"  3. sft (3000 steps, lr 0.003): reuse the finished run in {sft}"]
     assert reused[4] == f"  4. grpo (60 steps, lr 0.0001): train from 3 (sft) in {tmp_path / 'run'}"  # reward=user: its own run
     loaded = plan_lines(job_plan(grpo_config(tmp_path, f"stage.init_checkpoint={tmp_path}")))
     assert loaded == ["plan: 1 stage(s), in order", f"  1. grpo (60 steps, lr 0.0001): train from the checkpoint {tmp_path} "
@@ -246,8 +246,8 @@ def test_cfg_job_shows_the_plan_the_job_prints(tmp_path):
     assert shown == [f"# {line}" for line in plan_lines(job_plan(cfg))] + [
         "# (a sweep over reward: each job prints its own plan when it starts)"]
     assert [line.split(":")[0] for line in shown[1:5]] == ["#   1. camera_pretrain (1500 steps, lr 0.001)",
-                                                           "#   2. ground (1000 steps, lr 0.001)",
-                                                           "#   3. sft_no_cot (2000 steps, lr 0.003)",
+                                                           "#   2. ground (1500 steps, lr 0.001)",
+                                                           "#   3. sft_no_cot (3000 steps, lr 0.003)",
                                                            "#   4. grpo (60 steps, lr 0.0001)"]
 
 
@@ -278,13 +278,13 @@ def test_the_default_plan_trains_camera_pretrain_then_ground_then_sft(tmp_path):
     assert plan_lines(steps) == [
         "plan: 3 stage(s), in order",
         f"  1. camera_pretrain (1500 steps, lr 0.001): train from the backbone (tiny) into {camera}",
-        f"  2. ground (1000 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
-        f"  3. sft (2000 steps, lr 0.003): train from 2 (ground) in {tmp_path / 'run'}, then publish it to {sft}",
+        f"  2. ground (1500 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
+        f"  3. sft (3000 steps, lr 0.003): train from 2 (ground) in {tmp_path / 'run'}, then publish it to {sft}",
     ]
     run = FakeRun()
     assert start(cfg, run) == f"{ground}/checkpoint" and run.stages() == ["camera_pretrain", "ground"]
     [grounding] = run.of("ground")
-    assert grounding.stage.upstream == "camera_pretrain" and grounding.stage.max_steps == 1000  # the tiny profile
+    assert grounding.stage.upstream == "camera_pretrain" and grounding.stage.max_steps == 1500  # the tiny profile
     shown = shown_plan([f"paths.root_dir={tmp_path}"])
     assert [line.split(" (")[0] for line in shown] == ["# plan: 3 stage(s), in order", "#   1. camera_pretrain",
                                                        "#   2. ground", "#   3. sft"]
