@@ -9,7 +9,7 @@ import torch
 
 from reade.models.media import resample, video_patches
 from reade.models.processing import IGNORE_INDEX, SYSTEM_PROMPT, InterpreterProcessor
-from reade.models.settings import QWEN_VIDEO_MAX_PIXELS, ProcessorSettings
+from reade.models.settings import QWEN_VIDEO_MAX_PIXELS, SETTINGS_FILE, ProcessorSettings
 from reade.models.tokenizer import AUDIO_TOKEN, IM_END, IM_START, IMAGE_TOKEN, VIDEO_TOKEN, load_tokenizer, token_id
 
 
@@ -69,6 +69,10 @@ def test_the_system_turn_is_the_settings_and_reloads_with_them(processor, media,
     full = processor(["Make it rain"], conditions)["input_ids"]
     assert full.shape[1] - reloaded(["Make it rain"], conditions)["input_ids"].shape[1] == len(
         processor.tokenizer.encode(SYSTEM_PROMPT, add_special_tokens=False))
+    written = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    del written["system_prompt"]  # a checkpoint saved before the setting existed was trained with the paper's turn
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(written))
+    assert InterpreterProcessor.from_pretrained(tmp_path).settings.system_prompt == SYSTEM_PROMPT
 
 
 def test_placeholder_counts_match_the_grids(processor, media):
