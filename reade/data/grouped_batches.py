@@ -5,11 +5,11 @@ SFT batch of 8 about 23 %; rows grouped by their token count leave 3 % and 12 %,
 that much less (experiments/condition_grounding, Part 5). It is off by default: it also changes what
 a batch holds, and on tiny grounding, where a row's length follows its condition set, it named 0.585
 of the held-out description words against 0.677 with random batches (Part 6, step 1, one seed).
-transformers' `get_length_grouped_indices` does the grouping (random megabatches of about 50 batches, each sorted by length, longest first);
-the batches are then shuffled, so the order of lengths within a megabatch (long to short) does not
-become a schedule the model sees every few dozen steps. Only whole batches are yielded: each epoch
-leaves out `len(lengths) % batch_size` rows chosen at random, so that the loader's cut into batches
-falls on the groups' borders.
+transformers' `get_length_grouped_indices` does the grouping (random megabatches of about 50
+batches, each sorted by length, longest first); the batches are then shuffled, so the order of
+lengths within a megabatch (long to short) does not become a schedule the model sees every few
+dozen steps. Only whole batches are yielded: each epoch leaves out `len(lengths) % batch_size` rows
+chosen at random, so that the loader's cut into batches falls on the groups' borders.
 
 Under DDP Lightning hands each rank every world-size-th index of this order (its
 DistributedSamplerWrapper, no shuffle), so a rank's batch mixes neighbouring groups and keeps less

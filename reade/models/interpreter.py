@@ -101,9 +101,9 @@ def target_loss(model: nn.Module, labels: Tensor, **batch: Any) -> Tensor:
     LoRA-wrapped. A target is a small part of its batch (a tiny grounding batch: 894 of 7616
     positions; a camera caption: a few tokens of a ~170-token prompt), and on the tiny backbone the
     head's logits at every position, their log-softmax and their gradients cost a quarter of a
-    grounding step and a tenth of an SFT step (experiments/condition_grounding, Part 5). No KV cache: nothing reads it, and
-    under activation checkpointing (trainer=fsdp) the recomputed forward would append a second copy
-    of every key to it."""
+    grounding step and a tenth of an SFT step (experiments/condition_grounding, Part 5). No KV
+    cache: nothing reads it, and under activation checkpointing (trainer=fsdp) the recomputed
+    forward would append a second copy of every key to it."""
     if isinstance(model, InterpreterModel):
         model, batch = model.thinker, model.thinker_inputs(**batch)
     base = model.get_base_model() if isinstance(model, PeftModel) else model

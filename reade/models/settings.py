@@ -47,9 +47,9 @@ class ProcessorSettings:
     image_mean: tuple[float, float, float] = tuple(OPENAI_CLIP_MEAN)
     image_std: tuple[float, float, float] = tuple(OPENAI_CLIP_STD)
     text_only: bool = False
-    # The system turn of every prompt. A checkpoint keeps the one it was trained with; a model trained
-    # from random weights learns nothing from a constant turn, so the tiny default may shorten it
-    # (TinyDims.system_prompt) and spend no compute on it.
+    # The system turn of every prompt. A checkpoint keeps the one it was trained with; a constant turn
+    # tells a model trained from random weights nothing, so the tiny default leaves it empty
+    # (TinyDims.system_prompt) and spends no compute on it.
     system_prompt: str = SYSTEM_PROMPT
 
     def __post_init__(self):
