@@ -16,6 +16,8 @@ from omegaconf import MISSING
 
 from reade.config.recipe import StageSettings
 from reade.config.sft import SFTDataModuleNode, SFTModuleNode
+from reade.errors import ConfigError
+from reade.schema import CONDITION_KINDS
 
 
 @dataclass
@@ -43,7 +45,17 @@ class GroundSettings(StageSettings):
     # less padding; off by default: on tiny grounding it named fewer description words
     # (experiments/condition_grounding, Part 6, step 1).
     group_by_length: bool = False
+    # Condition kinds a training row must hold one of to be kept ([]: every describable row): a way to
+    # spend the steps on the kind the towers name least (experiments/condition_grounding, Part 10).
+    # The rows left out are counted (data/train_without_kinds); the held-out rows are never filtered.
+    train_rows_with: list[str] = field(default_factory=list)
     # Module paths left as the starting checkpoint has them (reade.models.freezing), as in SFT.
     frozen: list[str] = field(default_factory=list)
     module: GroundModuleNode = field(default_factory=GroundModuleNode)
     datamodule: GroundDataModuleNode = field(default_factory=GroundDataModuleNode)
+
+    def __post_init__(self):
+        super().__post_init__()
+        unknown = [kind for kind in self.train_rows_with if kind not in CONDITION_KINDS]
+        if unknown:
+            raise ConfigError(f"stage.train_rows_with: {unknown} not condition kinds; expected some of {list(CONDITION_KINDS)}")

@@ -87,6 +87,7 @@ class GroundDataModule(SFTDataModule):
     def __init__(self, *, settings: GroundSettings, data: DataConfig, kinds: list[str], processor=None):
         super().__init__(settings=settings, data=data, kinds=kinds, processor=processor)
         self.not_described: dict[str, int] = {}
+        self.without_kinds: int | None = None  # training rows `stage.train_rows_with` left out, once it ran
 
     @staticmethod
     def consumer_of(settings: GroundSettings) -> str:
@@ -103,12 +104,27 @@ class GroundDataModule(SFTDataModule):
                                 f"description (conditions[].description, condition.kinds={self.kinds}); "
                                 "stage=ground trains and evaluates on those only")
             self.not_described[split] = len(dataset) - len(kept)
-            self.splits[split] = kept.map(describe_row)  # what SFT's describe_fraction makes of a row
             log.info("%s: %d of %d row(s) describe every condition; %d left out (no condition, or one without a "
                      "description)", self.files[split], len(kept), len(dataset), self.not_described[split])
+            if split == "train" and self.settings.train_rows_with:
+                kept = self.rows_with_kinds(kept)
+            self.splits[split] = kept.map(describe_row)  # what SFT's describe_fraction makes of a row
+
+    def rows_with_kinds(self, dataset):
+        """The training rows holding a condition of a `stage.train_rows_with` kind; the others counted."""
+        wanted = set(self.settings.train_rows_with)
+        kept = dataset.filter(lambda row: any(c["kind"] in wanted for c in row["conditions"]))
+        if len(kept) == 0:
+            raise DataError(f"{self.files['train']}: none of its {len(dataset)} describable row(s) holds a condition of "
+                            f"stage.train_rows_with={sorted(wanted)}")
+        self.without_kinds = len(dataset) - len(kept)
+        log.info("%s: %d of %d describable row(s) hold a condition of %s (stage.train_rows_with); %d left out",
+                 self.files["train"], len(kept), len(dataset), sorted(wanted), self.without_kinds)
+        return kept
 
     def data_summary(self) -> dict[str, float]:
-        return super().data_summary() | {f"data/{split}_not_described": n for split, n in self.not_described.items()}
+        summary = super().data_summary() | {f"data/{split}_not_described": n for split, n in self.not_described.items()}
+        return summary if self.without_kinds is None else summary | {"data/train_without_kinds": self.without_kinds}
 
     def collator(self, *, with_targets: bool, train: bool) -> DescribeCollator:
         return DescribeCollator(self.processor, with_targets=with_targets, max_length=self.data.max_length)
