@@ -14,7 +14,7 @@ from reade.config.data import DataConfig
 from reade.config.ground import GroundSettings
 from reade.data.grouped_batches import LengthGroupedBatches
 from reade.data.lengths import TokenLimit, within_limit
-from reade.errors import DataError
+from reade.errors import ConfigError, DataError
 from reade.lit.ground import GroundDataModule, describe_metrics, description_score, read_descriptions
 from reade.models.processing import InterpreterProcessor
 from reade.models.prompt import DESCRIBE_INSTRUCTION, describe_target
@@ -118,6 +118,40 @@ def test_a_split_without_described_conditions_is_refused_by_name(settings, synth
         datamodule(settings, path).load()
     with pytest.raises(DataError, match=r"condition.kinds=\[\]"):  # condition=text: nothing to describe
         datamodule(settings, synthetic_dir / "train.jsonl", kinds=[]).load()
+
+
+def with_rows_of(kinds: list[str], tmp_path_factory) -> GroundSettings:
+    overrides = ["stage=ground", "stage.eval.limit=0", f"stage.train_rows_with=[{','.join(kinds)}]"]
+    return OmegaConf.to_object(compose_train(overrides, tmp_path_factory.mktemp("run")).stage)
+
+
+def test_train_rows_with_keeps_the_training_rows_holding_that_kind_and_counts_the_rest(tmp_path_factory, synthetic_dir):
+    """Part 10's setting: the training split keeps the describable rows with an identity reference,
+    the others are counted; the held-out split is scored on every describable row as before."""
+    train_file, test_file = synthetic_dir / "train.jsonl", synthetic_dir / "test.jsonl"
+    data = DataConfig(name="test", train_file=str(train_file), test_file=str(test_file))
+    module = GroundDataModule(settings=with_rows_of(["identity"], tmp_path_factory), data=data, kinds=ALL_KINDS)
+    module.load()
+    module.load()  # Lightning's setup() loads again: the count stays
+    described = [r for r in read_rows(train_file) if r["conditions"] and all(c.get("description") for c in r["conditions"])]
+    with_identity = [r["id"] for r in described if any(c["kind"] == "identity" for c in r["conditions"])]
+    assert 0 < len(with_identity) < len(described)
+    assert module.splits["train"]["id"] == with_identity
+    assert module.data_summary()["data/train_without_kinds"] == len(described) - len(with_identity)
+    held_out = [r for r in read_rows(test_file) if r["conditions"] and all(c.get("description") for c in r["conditions"])]
+    assert len(module.splits["test"]) == len(held_out)  # identity-less held-out rows stay
+    assert any("Identity" not in row["target"] for row in module.splits["test"])
+
+
+def test_train_rows_with_refuses_an_unknown_kind_and_a_split_without_the_kind(tmp_path_factory, synthetic_dir):
+    with pytest.raises(ConfigError, match=r"stage.train_rows_with: \['identiti'\] not condition kinds"):
+        with_rows_of(["identiti"], tmp_path_factory)
+    train_file = synthetic_dir / "train.jsonl"
+    data = DataConfig(name="test", train_file=str(train_file))
+    module = GroundDataModule(settings=with_rows_of(["audio"], tmp_path_factory), data=data, kinds=["identity"])
+    with pytest.raises(DataError, match=rf"{train_file}: none of its \d+ describable row\(s\) holds a condition of "
+                                        r"stage.train_rows_with=\['audio'\]"):
+        module.load()  # condition=identity dropped every audio file first
 
 
 def test_grouped_batches_sort_by_the_length_checks_counts(tmp_path_factory, tiny_dir, synthetic_dir):
