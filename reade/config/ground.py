@@ -47,7 +47,8 @@ class GroundSettings(StageSettings):
     group_by_length: bool = False
     # Condition kinds a training row must hold one of to be kept ([]: every describable row): a way to
     # spend the steps on the kind the towers name least (experiments/condition_grounding, Part 10).
-    # The rows left out are counted (data/train_without_kinds); the held-out rows are never filtered.
+    # Kinds `condition.kinds` drops are ignored (none left: every row kept). The rows left out are
+    # counted (data/train_without_kinds); the held-out rows are never filtered.
     train_rows_with: list[str] = field(default_factory=list)
     # Module paths left as the starting checkpoint has them (reade.models.freezing), as in SFT.
     frozen: list[str] = field(default_factory=list)

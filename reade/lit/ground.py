@@ -111,8 +111,14 @@ class GroundDataModule(SFTDataModule):
             self.splits[split] = kept.map(describe_row)  # what SFT's describe_fraction makes of a row
 
     def rows_with_kinds(self, dataset):
-        """The training rows holding a condition of a `stage.train_rows_with` kind; the others counted."""
-        wanted = set(self.settings.train_rows_with)
+        """The training rows holding a condition of a `stage.train_rows_with` kind in use; the others
+        counted. Kinds the condition option drops are ignored (one profile serves every option); when
+        it drops them all, every row is kept, and the log says so."""
+        wanted = set(self.settings.train_rows_with) & set(self.kinds)
+        if not wanted:
+            log.info("stage.train_rows_with=%s: none of these kinds is in condition.kinds=%s; every describable "
+                     "row is kept", self.settings.train_rows_with, self.kinds)
+            return dataset
         kept = dataset.filter(lambda row: any(c["kind"] in wanted for c in row["conditions"]))
         if len(kept) == 0:
             raise DataError(f"{self.files['train']}: none of its {len(dataset)} describable row(s) holds a condition of "

@@ -146,12 +146,29 @@ def test_train_rows_with_keeps_the_training_rows_holding_that_kind_and_counts_th
 def test_train_rows_with_refuses_an_unknown_kind_and_a_split_without_the_kind(tmp_path_factory, synthetic_dir):
     with pytest.raises(ConfigError, match=r"stage.train_rows_with: \['identiti'\] not condition kinds"):
         with_rows_of(["identiti"], tmp_path_factory)
-    train_file = synthetic_dir / "train.jsonl"
-    data = DataConfig(name="test", train_file=str(train_file))
-    module = GroundDataModule(settings=with_rows_of(["audio"], tmp_path_factory), data=data, kinds=["identity"])
-    with pytest.raises(DataError, match=rf"{train_file}: none of its \d+ describable row\(s\) holds a condition of "
+    rows = read_rows(synthetic_dir / "train.jsonl")
+    without_audio = [r for r in rows if all(c["kind"] != "audio" for c in r["conditions"])]
+    path = synthetic_dir / "no_audio.jsonl"  # beside the original: condition paths are relative to it
+    path.write_text("".join(json.dumps(row) + "\n" for row in without_audio))
+    module = datamodule(with_rows_of(["audio"], tmp_path_factory), path)
+    with pytest.raises(DataError, match=rf"{path}: none of its \d+ describable row\(s\) holds a condition of "
                                         r"stage.train_rows_with=\['audio'\]"):
-        module.load()  # condition=identity dropped every audio file first
+        module.load()
+
+
+def test_train_rows_with_ignores_the_kinds_the_condition_option_drops(tmp_path_factory, synthetic_dir):
+    """One tiny profile serves every condition option: the kinds an option drops do not filter."""
+    train_file = synthetic_dir / "train.jsonl"
+    audio_only = datamodule(with_rows_of(["identity", "audio"], tmp_path_factory), train_file, kinds=["depth", "audio"])
+    audio_only.load()
+    assert all("Audio:" in row["target"] for row in audio_only.splits["train"])  # identity not in use: audio decides
+    assert audio_only.data_summary()["data/train_without_kinds"] > 0
+    none_in_use = datamodule(with_rows_of(["identity"], tmp_path_factory), train_file, kinds=["depth"])
+    unfiltered = datamodule(with_rows_of([], tmp_path_factory), train_file, kinds=["depth"])
+    none_in_use.load()
+    unfiltered.load()
+    assert none_in_use.splits["train"]["id"] == unfiltered.splits["train"]["id"]
+    assert "data/train_without_kinds" not in none_in_use.data_summary()
 
 
 def test_grouped_batches_sort_by_the_length_checks_counts(tmp_path_factory, tiny_dir, synthetic_dir):
