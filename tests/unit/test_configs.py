@@ -88,6 +88,9 @@ def test_tiny_backbone_gets_the_cpu_profile_of_its_stage(tmp_path):
     sft = cfg.stage
     assert (sft.optimizer.lr, sft.max_steps, sft.batch_size) == (3e-3, 3000, 8)
     assert cfg.backbone.tiny.system_prompt == ""  # the paper's turn is for pretrained backbones
+    ground = compose_train(["stage=ground"], tmp_path).stage
+    assert (ground.max_steps, ground.train_rows_with) == (1500, ["identity"])  # Part 10 of condition_grounding
+    assert compose_train(["stage=ground", "backbone=qwen2_5_omni_3b"], tmp_path).stage.train_rows_with == []
     grpo = compose_train(["stage=grpo"], tmp_path).stage
     assert (grpo.upstream, grpo.sampling.max_new_tokens, grpo.optimizer.lr) == ("sft", 400, 1e-4)
     assert compose_train(["stage=grpo_depth"], tmp_path).stage.optimizer.lr == 1.5e-6  # no profile: the paper's
