@@ -76,7 +76,9 @@ def test_metrics_are_ratios_over_conditions_per_kind():
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> GroundSettings:
-    return OmegaConf.to_object(compose_train(["stage=ground", "stage.eval.limit=0"], tmp_path_factory.mktemp("run")).stage)
+    """The tiny recipe with every describable row (its profile's identity filter off: tested below)."""
+    overrides = ["stage=ground", "stage.eval.limit=0", "stage.train_rows_with=[]"]
+    return OmegaConf.to_object(compose_train(overrides, tmp_path_factory.mktemp("run")).stage)
 
 
 def datamodule(settings: GroundSettings, train_file: Path, kinds: list[str] = ALL_KINDS) -> GroundDataModule:
