@@ -82,7 +82,8 @@ def describe_metrics(rows: list[dict[str, Any]], tag: str = "") -> dict[str, flo
 class GroundDataModule(SFTDataModule):
     """SFT's splits and loaders, every row a describe-the-reference row: the rows whose conditions all
     carry a description (after `condition.kinds` dropped the others); the rest are left out, logged and
-    counted (`data/<split>_not_described`). A split with no such row is a DataError naming its file."""
+    counted (`data/<split>_not_described`). A split with no such row is a DataError naming its file.
+    `stage.train_rows_with` narrows the training split further (`rows_with_kinds`)."""
 
     def __init__(self, *, settings: GroundSettings, data: DataConfig, kinds: list[str], processor=None):
         super().__init__(settings=settings, data=data, kinds=kinds, processor=processor)
