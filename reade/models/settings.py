@@ -14,6 +14,7 @@ from typing import Any
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 from reade.models.prompt import SYSTEM_PROMPT
+from reade.models.tokenizer import reserved_problem
 from reade.utils.io import read_settings, write_settings
 
 SETTINGS_FILE = "reade_processor.json"
@@ -57,6 +58,9 @@ class ProcessorSettings:
             raise ValueError(f"max_frames {self.max_frames} < temporal_patch_size {self.temporal_patch_size}")
         if self.max_audio_seconds <= 0:
             raise ValueError(f"max_audio_seconds must be positive, got {self.max_audio_seconds}")
+        problem = reserved_problem(self.system_prompt)
+        if problem:  # `<|im_end|>` in the system turn would end it early and shift every prompt
+            raise ValueError(f"system_prompt {problem}")
 
     def save(self, folder: str | Path) -> None:
         write_settings(self, Path(folder) / SETTINGS_FILE)
