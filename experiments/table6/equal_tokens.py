@@ -48,14 +48,16 @@ def equal_token_steps(steps: int, cot_tokens: float, answer_tokens: float) -> in
     return round(steps * cot_tokens / answer_tokens)
 
 
-def split_rows(path: Path, reasoning: bool) -> list[dict[str, Any]]:
-    """The split's rows with the CoT (`reasoning`) or the answer-only target; a bad row is an error
-    that names its line, since a count over a part of the split would be a count of another split."""
-    require = ("caption", "think") if reasoning else ("caption",)
-    numbered, problems, _ = check_lines(path, require, progress=False)
+def split_rows(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The split's rows with the CoT target and with the answer-only target, from one read of the
+    file; a bad row is an error that names its line, since a count over a part of the split would be
+    a count of another split."""
+    cot, answer = ("caption", "think"), ("caption",)
+    numbered, problems, _ = check_lines(path, cot, progress=False)
     if problems:
         raise DataError(f"{problems[0]} ({len(problems)} problem(s) in all)")
-    return [dataset_row(sample, require, line) for line, sample in numbered]
+    return ([dataset_row(sample, cot, line) for line, sample in numbered],
+            [dataset_row(sample, answer, line) for line, sample in numbered])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,8 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     def count(target: str) -> int:  # the processor's target: the text and its closing <|im_end|>
         return len(tokenizer.encode(target + IM_END, add_special_tokens=False))
 
-    cot = expected_target_tokens(split_rows(args.train, True), count, args.describe_fraction)
-    answer = expected_target_tokens(split_rows(args.train, False), count, args.describe_fraction)
+    cot_rows, answer_rows = split_rows(args.train)
+    cot = expected_target_tokens(cot_rows, count, args.describe_fraction)
+    answer = expected_target_tokens(answer_rows, count, args.describe_fraction)
     print(f"{args.train}: target tokens per training row, describe_fraction {args.describe_fraction}: "
           f"CoT {cot:.1f}, no CoT {answer:.1f} (ratio {cot / answer:.3f}); "
           f"{args.steps} CoT steps = {equal_token_steps(args.steps, cot, answer)} no-CoT steps")

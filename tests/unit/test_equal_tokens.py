@@ -45,7 +45,7 @@ def test_a_bad_row_is_refused_by_its_file_and_line(tmp_path):
     bad = tmp_path / "train.jsonl"
     bad.write_text('{"id": "x"\n{not json\n')
     with pytest.raises(DataError, match=rf"^{re.escape(str(bad))}:1: .*\(2 problem\(s\) in all\)$"):
-        split_rows(bad, reasoning=True)
+        split_rows(bad)
 
 
 def test_the_cot_targets_ask_for_more_steps_on_a_synthetic_split(synthetic_dir, capsys):
