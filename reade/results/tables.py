@@ -35,7 +35,9 @@ ASPECT_TITLES = {"main_object": "Main object", "background": "Background", "acti
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 # The weights of R_user, R_detail, R_supp and R_contra in a reward config (eq. 4).
 TERM_WEIGHTS = ("alpha", "rho", "gamma", "lam")
-STRATEGY_TITLES = {"cot_only": "CoT only (SFT)", "grpo_only": "GRPO only (no CoT)", "cot_grpo": "CoT + GRPO"}
+STRATEGY_TITLES = {"cot_only": "CoT only (SFT)", "no_cot_only": "no CoT (SFT, equal steps)",
+                   "no_cot_equal_tokens": "no CoT (SFT, equal target tokens)", "grpo_only": "GRPO only (no CoT)",
+                   "cot_grpo": "CoT + GRPO"}
 KINDS = ("identity", "depth", "pose", "camera", "audio")
 BASELINE_TITLES = {"gold": "gold caption (ceiling)", "instruction": "instruction copied", "constant": "most common caption"}
 
@@ -135,6 +137,8 @@ def table6_spec() -> tuple[tuple[str, bool, tuple[bool, ...], str, str], ...]:
     """Table 6's model rows in the paper's order: (label, CoT, reward subset, config group, its choice)."""
     return (
         ("CoT only", True, (False,) * 4, "strategy", "cot_only"),
+        ("no CoT, SFT only (equal steps)", False, (False,) * 4, "strategy", "no_cot_only"),
+        ("no CoT, SFT only (equal target tokens)", False, (False,) * 4, "strategy", "no_cot_equal_tokens"),
         *((f"no CoT, reward={name}", False, subset, "reward", name) for name, subset in reward_subsets().items()),
         ("CoT + GRPO", True, (True,) * 4, "strategy", "cot_grpo"),
     )

@@ -18,10 +18,11 @@ from reade.errors import ConfigError, ReadeError
 from reade.evaluate import write_provenance
 from reade.report import report
 from reade.results.runs import PROVENANCE_FILE, Run, SweepProgress, find_runs, latest_sweep, sweep_progress, sweep_size
-from reade.results.tables import body_rows, by_reasoning_mode
+from reade.results.tables import STRATEGY_TITLES, body_rows, by_reasoning_mode
 from tests.conftest import ROOT, compose_config
 
 ASPECTS = ("main_object", "background", "action", "style", "camera", "dense")
+STRATEGIES = tuple(STRATEGY_TITLES)
 
 
 def job(folder: Path, *, task: str = "train", metrics: dict, steps: list[float] | None = None, config=None, **choices):
@@ -51,8 +52,8 @@ def logs(tmp_path) -> Path:
         rewards = {"eval/r_user": 1.0, "eval/r_detail": i / 2, "eval/r_supp": 0.5, "eval/r_contra": 0.0}
         job(sweeps / "2026-01-02_00-00-00" / str(i), metrics=caption_metrics(0.5 + i / 10, **rewards),
             steps=[1.0, 1.5, 2.0], experiment="ablation_no_cot", reward=reward)
-    for i, strategy in enumerate(("cot_only", "grpo_only", "cot_grpo")):
-        job(sweeps / "2026-01-03_00-00-00" / str(i), metrics=caption_metrics(0.6 + i / 10), experiment="learning_strategy",
+    for i, strategy in enumerate(STRATEGIES):
+        job(sweeps / "2026-01-03_00-00-00" / str(i), metrics=caption_metrics(0.6 + i / 20), experiment="learning_strategy",
             strategy=strategy)
     (sweeps / "2026-01-04_00-00-00" / "0").mkdir(parents=True)  # an unfinished job: no metrics.json
     trained = {}
@@ -78,7 +79,7 @@ def run_report(tmp_path, logs, *reports):
 
 def test_only_finished_jobs_of_the_latest_sweep_count(logs):
     runs = find_runs(logs)
-    assert len(runs) == 1 + 4 + 3 + 2 + 4 + 4
+    assert len(runs) == 1 + 4 + 5 + 2 + 4 + 4
     assert [r.choices["reward"] for r in latest_sweep(runs, "ablation_no_cot")] == ["user", "user_detail", "user_detail_supp", "full"]
 
 
@@ -92,6 +93,8 @@ def test_table6_rows_are_the_papers(tmp_path, logs):
         "| instruction copied |  |  |  |  |  | 30.0 | 30.0 [25.0, 35.0] | 100.0 / 15.0 / - | 1.50 | 30.0 | - | 1.00 |",
         "| most common caption |  |  |  |  |  | 10.0 | 10.0 [5.0, 15.0] | 100.0 / 5.0 / - | 0.50 | 10.0 | - | 1.00 |",
         "| CoT only | ✓ | - | - | - | - | 60.0 | 60.0 [55.0, 65.0] | 100.0 / 30.0 / - | 3.00 | 60.0 | - | 1.00 |",
+        "| no CoT, SFT only (equal steps) | - | - | - | - | - | 65.0 | 65.0 [60.0, 70.0] | 100.0 / 32.5 / - | 3.25 | 65.0 | - | 1.00 |",
+        "| no CoT, SFT only (equal target tokens) | - | - | - | - | - | 70.0 | 70.0 [65.0, 75.0] | 100.0 / 35.0 / - | 3.50 | 70.0 | - | 1.00 |",
         "| no CoT, reward=user | - | ✓ | - | - | - | 50.0 | 50.0 [45.0, 55.0] | 100.0 / 25.0 / - | 2.50 | 50.0 | 1.40 | 1.00 |",
         "| no CoT, reward=user_detail | - | ✓ | ✓ | - | - | 60.0 | 60.0 [55.0, 65.0] | 100.0 / 30.0 / - | 3.00 | 60.0 | 1.90 | 1.00 |",
         "| no CoT, reward=user_detail_supp | - | ✓ | ✓ | ✓ | - | 70.0 | 70.0 [65.0, 75.0] | 100.0 / 35.0 / - | 3.50 | 70.0 | 2.40 | 1.00 |",
@@ -190,12 +193,12 @@ def started(folder: Path, **choices) -> None:
 
 
 def unfinished_strategy_sweep(logs: Path, finished: int) -> Path:
-    """A newer learning_strategy sweep of 3 jobs with `finished` of them done and the next one running."""
+    """A newer learning_strategy sweep of 5 jobs with `finished` of them done and the next one running."""
     sweep = logs / "train" / "multiruns" / "2026-01-10_00-00-00"
-    multirun(sweep, {"+strategy": "cot_only,grpo_only,cot_grpo"}, ["+experiment=learning_strategy"])
-    for i, strategy in enumerate(("cot_only", "grpo_only", "cot_grpo")[:finished]):
+    multirun(sweep, {"+strategy": ",".join(STRATEGIES)}, ["+experiment=learning_strategy"])
+    for i, strategy in enumerate(STRATEGIES[:finished]):
         job(sweep / str(i), metrics=caption_metrics(0.7), experiment="learning_strategy", strategy=strategy)
-    started(sweep / str(finished), experiment="learning_strategy", strategy="cot_grpo")
+    started(sweep / str(finished), experiment="learning_strategy", strategy=STRATEGIES[finished])
     return sweep
 
 
@@ -212,19 +215,21 @@ def test_an_unfinished_sweep_is_named_with_its_progress(tmp_path, logs):
     unfinished_strategy_sweep(logs, finished=1)
     run_report(tmp_path, logs, "table6", "learning_strategy")
     table6 = (tmp_path / "out" / "table6" / "table.md").read_text()
-    assert "Missing rows (no finished run): `CoT + GRPO`." in table6
-    assert ("Unfinished sweeps: `train/multiruns/2026-01-10_00-00-00` (learning_strategy): 1 of 3 jobs finished."
+    assert ("Missing rows (no finished run): `no CoT, SFT only (equal steps)`, "
+            "`no CoT, SFT only (equal target tokens)`, `CoT + GRPO`." in table6)
+    assert ("Unfinished sweeps: `train/multiruns/2026-01-10_00-00-00` (learning_strategy): 1 of 5 jobs finished."
             in table6)
     strategy = (tmp_path / "out" / "learning_strategy" / "table.md").read_text()
-    assert "Missing rows (no finished run): `GRPO only (no CoT)`, `CoT + GRPO`." in strategy
+    assert ("Missing rows (no finished run): `no CoT (SFT, equal steps)`, `no CoT (SFT, equal target tokens)`, "
+            "`GRPO only (no CoT)`, `CoT + GRPO`." in strategy)
 
 
 def test_a_sweep_that_finished_no_job_yet_is_named_beside_the_earlier_one_shown(tmp_path, logs):
     unfinished_strategy_sweep(logs, finished=0)
     run_report(tmp_path, logs, "learning_strategy")
     text = (tmp_path / "out" / "learning_strategy" / "table.md").read_text()
-    assert "(learning_strategy): 0 of 3 jobs finished, none of them in the table yet." in text
-    assert "Missing rows" not in text and "2026-01-03_00-00-00/2" in text  # the complete earlier sweep
+    assert "(learning_strategy): 0 of 5 jobs finished, none of them in the table yet." in text
+    assert "Missing rows" not in text and "2026-01-03_00-00-00/4" in text  # the complete earlier sweep
 
 
 def test_a_complete_report_has_no_note(tmp_path, logs):
@@ -247,8 +252,9 @@ def test_fewer_rows_never_replace_a_table_without_the_flag(tmp_path, logs):
     table = tmp_path / "out" / "table6" / "table.md"
     before = {f: f.read_bytes() for f in table.parent.iterdir()}
     unfinished_strategy_sweep(logs, finished=1)
-    with pytest.raises(ReadeError, match=r"table6/table.md has 9 table rows and this report 8: not replaced\. "
-                                         r"\*\*Incomplete\.\*\* Missing rows \(no finished run\): `CoT \+ GRPO`"):
+    with pytest.raises(ReadeError, match=r"table6/table.md has 11 table rows and this report 8: not replaced\. "
+                                         r"\*\*Incomplete\.\*\* Missing rows \(no finished run\): `no CoT, SFT only "
+                                         r"\(equal steps\)`, `no CoT, SFT only \(equal target tokens\)`, `CoT \+ GRPO`"):
         run_report(tmp_path, logs, "table6")
     assert {f: f.read_bytes() for f in table.parent.iterdir()} == before  # the figures too
     report(compose_config("report", [f"runs_dir={logs}", f"out_dir={tmp_path / 'out'}", "reports=[table6]",
@@ -264,18 +270,24 @@ def test_the_command_line_refuses_fewer_rows_and_warns_on_stderr(tmp_path, logs)
     unfinished_strategy_sweep(logs, finished=1)
     refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "has 6 table rows and this report 4: not replaced" in refused.stderr and refused.stdout == ""
+    assert "has 8 table rows and this report 4: not replaced" in refused.stderr and refused.stdout == ""
     allowed = subprocess.run([*command, "allow_fewer_rows=true"], cwd=ROOT, env=env, capture_output=True, text=True,
                              timeout=300)
     assert allowed.returncode == 0, allowed.stderr[-2000:]
-    assert "learning_strategy: **Incomplete.** Missing rows (no finished run): `GRPO only (no CoT)`" in allowed.stderr
+    assert "learning_strategy: **Incomplete.** Missing rows (no finished run): `no CoT (SFT, equal steps)`" in allowed.stderr
+
+
+def test_the_learning_strategy_sweep_makes_every_strategy_row_the_tables_name():
+    experiment = yaml.safe_load((ROOT / "conf" / "experiment" / "learning_strategy.yaml").read_text())
+    assert tuple(experiment["hydra"]["sweeper"]["params"]["+strategy"].split(",")) == STRATEGIES
+    assert all((ROOT / "conf" / "strategy" / f"{name}.yaml").is_file() for name in STRATEGIES)
 
 
 @pytest.mark.parametrize(
     "params, task, expected",
     [
         ({"reward": "user,user_detail,user_detail_supp,full"}, ["+experiment=ablation_no_cot"], 4),
-        ({"+strategy": "cot_only,grpo_only,cot_grpo"}, ["+experiment=learning_strategy", "seed=0,1"], 6),
+        ({"+strategy": ",".join(STRATEGIES)}, ["+experiment=learning_strategy", "seed=0,1"], 10),
         ({"condition": "identity,depth"}, ["condition=depth", "seed=range(0,3)"], 3),  # the command line wins
         (None, ["checkpoint=a,b", "condition=identity,depth,pose"], 6),
         ({"seed": "glob(*)"}, [], None),  # needs the config to expand

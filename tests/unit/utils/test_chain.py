@@ -171,6 +171,21 @@ def test_a_stage_run_alone_and_the_same_stage_as_an_upstream_train_once(tmp_path
     assert reused == [folder] and len(run.configs) == 3
 
 
+def test_the_no_cot_sft_rows_share_grpo_onlys_start_or_train_longer_from_the_same_grounding(tmp_path):
+    """Table 6's no-CoT SFT at equal steps is the very run GRPO-only starts from; at equal target
+    tokens it is another run of the same stage with more steps, after the same grounding run."""
+    run, reused = FakeRun(), []
+    grpo_start = start(strategy_job(tmp_path, "grpo_only"), run)
+    run_plan(job_plan(strategy_job(tmp_path, "no_cot_only")), run, reused.append)
+    assert [str(folder / "checkpoint") for folder in reused] == [grpo_start]
+    assert run.stages() == ["camera_pretrain", "ground", "sft_no_cot"]
+    longer = strategy_job(tmp_path, "no_cot_equal_tokens")
+    run_plan(job_plan(longer), run, lambda folder: pytest.fail("reused the equal-steps run"))
+    [equal_steps, equal_tokens] = run.of("sft_no_cot")
+    assert (equal_steps.stage.max_steps, equal_tokens.stage.max_steps) == (3000, 5518)
+    assert run.stages() == ["camera_pretrain", "ground", "sft_no_cot", "sft_no_cot"]
+
+
 def test_a_job_with_its_own_stage_settings_is_not_shared(tmp_path):
     run = FakeRun()
     job = strategy_job(tmp_path, "cot_only", "stage.max_steps=3")
