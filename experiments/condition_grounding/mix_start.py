@@ -6,8 +6,11 @@ OUT is START (a stage's checkpoint folder) with every tensor under `--parts` (by
 language model: `model.*` and `lm_head.*`) replaced by `keep * START + (1 - keep) * BACKBONE`;
 the towers, the camera encoder, the processor and `reade_config.yaml` stay START's, so SFT from
 `stage.init_checkpoint=OUT` freezes what it would freeze after START's stage. Ash and Adams
-(NeurIPS 2020) found that shrinking a warm-started network toward a fresh draw lets it fit a later
-task as well as a fresh one; here the fresh draw is the backbone the chain began from.
+(NeurIPS 2020) found that a warm-started network generalises worse than a fresh one at about the
+same training loss, and that shrinking its weights toward zero and adding noise closes much of the
+gap; mixing toward the initial weights the chain began from is our variant. Parts are matched as
+the file's leading module paths (its keys are top-level: `model.layers.0...`, `visual...`), not
+anywhere in a name as reade.models.freezing matches a live model's parameters.
 """
 
 from __future__ import annotations
