@@ -25,7 +25,7 @@ from tqdm import tqdm
 from reade.baselines import BASELINES, baseline_outputs
 from reade.caption_metrics import caption_scores, report_lines
 from reade.config import check_known_keys
-from reade.data.collate import read_payloads
+from reade.data.condition_files import read_payloads
 from reade.data.jsonl import check_samples
 from reade.errors import ConfigError, DataError, exit_on_user_error
 from reade.lit.splits import test_rows

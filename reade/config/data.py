@@ -27,4 +27,7 @@ class DataConfig:
     synthesize: Optional[SynthesizeConfig] = None
     on_error: str = "raise"
     num_workers: int = 0
+    # Condition files laid out once and kept in memory, per data-loader process (0: off);
+    # reade.data.condition_files.EncodedConditions. Changes no batch, so not in the stage key.
+    condition_cache_mb: int = 2048
     max_length: int = 1024

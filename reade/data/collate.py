@@ -1,25 +1,13 @@
-"""Turn dataset rows into model batches, reading condition files only when a batch needs them."""
+"""Turn dataset rows into model batches, reading condition files when a batch first needs them."""
 
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
-from reade.data.conditions import ConditionError, condition_payload, read_condition
+from reade.data.condition_files import EncodedConditions
 from reade.errors import DataError
 from reade.models.prompt import DESCRIBE_INSTRUCTION, describe_target
-
-
-def read_payloads(row: dict[str, Any]) -> list[tuple[str, object]]:
-    """(kind, processor payload) for each condition of a dataset row."""
-    try:
-        return [
-            (c["kind"], condition_payload(c["kind"], read_condition(c["kind"], Path(c["path"]))))
-            for c in row["conditions"]
-        ]
-    except ConditionError as error:
-        raise DataError(f"sample {row['id']}: a condition file changed since the dataset was checked: {error}") from error
 
 
 def describable(row: dict[str, Any]) -> bool:
@@ -46,10 +34,12 @@ class InterpreterCollator:
     line per condition saying what it shows. Every token of such a target comes from the
     conditions, so the towers get a gradient no text can short-cut; dropping the instruction but
     keeping a caption the text decides would ask the model to guess what only the text says.
+
+    Condition files are laid out once and kept up to `condition_cache_mb` (`EncodedConditions`).
     """
 
     def __init__(self, processor, *, with_targets: bool, instruction_dropout: float = 0.0,
-                 describe_fraction: float = 0.0, max_length: int | None = None):
+                 describe_fraction: float = 0.0, max_length: int | None = None, condition_cache_mb: int = 0):
         for name, value in (("instruction_dropout", instruction_dropout), ("describe_fraction", describe_fraction)):
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1), got {value}")
@@ -58,11 +48,12 @@ class InterpreterCollator:
         self.instruction_dropout = instruction_dropout
         self.describe_fraction = describe_fraction
         self.max_length = max_length
+        self.conditions = EncodedConditions(processor, condition_cache_mb)
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         instructions, conditions, targets = [], [], []
         for row in rows:
-            payloads = read_payloads(row)
+            payloads = self.conditions.row(row)
             conditions.append(payloads)
             if self.with_targets and describable(row) and random.random() < self.describe_fraction:
                 described = describe_row(row)

@@ -18,7 +18,7 @@ from typing import Any
 
 import datasets
 
-from reade.data.collate import read_payloads
+from reade.data.condition_files import read_payloads
 from reade.data.jsonl import LoadReport, RowProblem
 from reade.errors import DataError
 from reade.models.processing import InterpreterProcessor

@@ -114,7 +114,7 @@ def read_output(raw: str, instruction: str, prompter: Prompter, checkpoint: str 
 
 def condition_payloads(conditions: Sequence[Any], base: Path | None = None) -> list[tuple[str, object]]:
     """Processor payloads from conditions given as `(kind, path)`, `{"kind", "path"}`, `Condition`,
-    or `(kind, payload)` already read (what `reade.data.collate.read_payloads` returns: identity
+    or `(kind, payload)` already read (what `reade.data.condition_files.read_payloads` returns: identity
     uint8 [H, W, 3], depth/pose frames uint8 [T, H, W, 3], an AudioClip, a CameraTrajectory).
     Relative paths are taken from `base` when given, else from the working directory. A bad one
     raises a SchemaError whose `field` names it (`conditions[1].path`)."""

@@ -85,7 +85,8 @@ class CameraPretrainDataModule(SFTDataModule):
         return summary
 
     def collator(self, *, with_targets: bool, train: bool) -> CameraCaptionCollator:
-        return CameraCaptionCollator(self.processor, with_targets=with_targets, max_length=self.data.max_length)
+        return CameraCaptionCollator(self.processor, with_targets=with_targets, max_length=self.data.max_length,
+                                     condition_cache_mb=self.data.condition_cache_mb)
 
 
 def _describe(row: dict[str, Any]) -> dict[str, Any]:

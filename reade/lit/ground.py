@@ -134,7 +134,8 @@ class GroundDataModule(SFTDataModule):
         return summary if self.without_kinds is None else summary | {"data/train_without_kinds": self.without_kinds}
 
     def collator(self, *, with_targets: bool, train: bool) -> DescribeCollator:
-        return DescribeCollator(self.processor, with_targets=with_targets, max_length=self.data.max_length)
+        return DescribeCollator(self.processor, with_targets=with_targets, max_length=self.data.max_length,
+                                condition_cache_mb=self.data.condition_cache_mb)
 
 
 class DescribeCollator(InterpreterCollator):

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 
 from reade.config.data import DataConfig
 from reade.config.grpo import GRPOSettings
-from reade.data.collate import read_payloads
+from reade.data.condition_files import read_payloads
 from reade.data.prompt_stream import PromptStream
 from reade.errors import DataError
 from reade.lit.eval_rows import all_rows, write_samples

@@ -83,6 +83,7 @@ class SFTDataModule(SplitsDataModule):
             instruction_dropout=self.settings.instruction_dropout if train else 0.0,
             describe_fraction=self.settings.describe_fraction if train else 0.0,
             max_length=self.data.max_length,
+            condition_cache_mb=self.data.condition_cache_mb,
         )
 
     def train_dataloader(self) -> DataLoader:

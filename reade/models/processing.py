@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -48,7 +49,16 @@ IGNORE_INDEX = -100
 MODALITY = {"identity": "image", "depth": "video", "pose": "video", "audio": "audio", "camera": "camera"}
 CAMERA_TOKENS = (CAMERA_START, CAMERA_PAD, CAMERA_END)
 
-__all__ = ["IGNORE_INDEX", "SYSTEM_PROMPT", "CameraSupport", "InterpreterProcessor"]
+__all__ = ["IGNORE_INDEX", "SYSTEM_PROMPT", "CameraSupport", "EncodedCondition", "InterpreterProcessor"]
+
+
+class EncodedCondition(NamedTuple):
+    """A condition laid out once (`InterpreterProcessor.encode_condition`): its placeholder count and
+    what the stacking step needs. `__call__` takes it in place of a payload, so a collator that
+    meets the same file every epoch can encode it once (`reade.data.encoded_conditions`)."""
+
+    num_tokens: int
+    item: object
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,7 @@ class InterpreterProcessor:
 
         Per sample, conditions are (kind, payload): identity uint8 [H, W, 3]; depth/pose uint8
         [T, H, W, 3] frames at `settings.video_fps`; audio (float waveform, sample_rate); camera a
-        `CameraTrajectory`. With `targets`, `labels` hold the target and its closing <|im_end|> and
+        `CameraTrajectory`; or any of them as an `EncodedCondition` this processor made. With `targets`, `labels` hold the target and its closing <|im_end|> and
         -100 everywhere else. Only the keys of modalities present in the batch are returned; camera
         trajectories come as `camera_maps`, a list of packed Plücker maps `[T_i, 96, h, w]` in prompt
         order, which the interpreter wrapper (`reade.models.interpreter`) encodes and splices.
@@ -220,7 +230,7 @@ class InterpreterProcessor:
                 raise ValueError(f"its {name} {problem}")
         blocks, items = [], []
         for kind, payload in conditions:
-            num_tokens, item = self._encode_condition(kind, payload)
+            num_tokens, item = payload if isinstance(payload, EncodedCondition) else self.encode_condition(kind, payload)
             items.append((MODALITY[kind], item))
             blocks.append(ConditionBlock(kind, num_tokens))
         if not blocks and not instruction.strip():
@@ -235,8 +245,8 @@ class InterpreterProcessor:
         texts = self.tokenizer.batch_decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
         return [text.strip() for text in texts]
 
-    def _encode_condition(self, kind: str, payload: object) -> tuple[int, object]:
-        """(placeholder count, what the stacking step needs) for one condition."""
+    def encode_condition(self, kind: str, payload: object) -> EncodedCondition:
+        """One condition's placeholder count and what the stacking step needs."""
         if kind not in MODALITY:
             raise ValueError(f"unknown condition kind {kind!r}, expected one of {list(MODALITY)}")
         if self.settings.text_only:
@@ -245,12 +255,12 @@ class InterpreterProcessor:
                 "use condition=text or an omni_thinker backbone"
             )
         if kind == "camera":
-            return self._encode_camera(payload)
+            return EncodedCondition(*self._encode_camera(payload))
         if kind == "identity":
-            return self._encode_image(np.asarray(payload))
+            return EncodedCondition(*self._encode_image(np.asarray(payload)))
         if kind == "audio":
-            return self._encode_audio(*payload)
-        return self._encode_video(np.asarray(payload))
+            return EncodedCondition(*self._encode_audio(*payload))
+        return EncodedCondition(*self._encode_video(np.asarray(payload)))
 
     def _encode_camera(self, trajectory: object) -> tuple[int, torch.Tensor]:
         if self.camera is None:

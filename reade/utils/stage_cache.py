@@ -6,6 +6,7 @@ evaluation settings (its resolved config), and its upstream's key. It leaves out
 (`NOT_IN_KEY`): where files go, the logger, the callbacks (periodic checkpoints, the learning-rate
 monitor), how often metrics are logged, the sweep objective, `stage_settings` (a stage's own
 are merged into its stage node; an upstream's enter through the upstream's key), and
+how much of the condition files a job keeps in memory (`data.condition_cache_mb`: no batch changes),
 `condition.grounding_stage` and `condition.frozen_after` (they change a run only through
 `stage.upstream` and `stage.frozen`, which the key holds resolved, and the upstream's key). A folder with a
 `DONE` marker is reused; an interrupted run leaves none and is never reused (the next job starts
@@ -34,7 +35,7 @@ DONE = "DONE"
 # declares (model_checkpoint, lr_monitor), and neither changes a step; a callback that did (early
 # stopping) would belong in the stage's recipe.
 NOT_IN_KEY = ("paths", "logger", "callbacks", "stage_settings", "condition.grounding_stage", "condition.frozen_after",
-              "stage.optimized_metric",
+              "stage.optimized_metric", "data.condition_cache_mb",
               "stage.log_every_n_steps", "trainer.log_every_n_steps", "trainer.enable_progress_bar")
 PLACEHOLDER_DIR = "/run-folder"
 

@@ -15,7 +15,7 @@ from hydra.errors import ConfigCompositionException
 from transformers import AutoTokenizer
 
 from reade.config import check_known_keys
-from reade.data.collate import read_payloads
+from reade.data.condition_files import read_payloads
 from reade.data.conditions import AudioClip, write_audio
 from reade.errors import ConfigError, DataError
 from reade.inference import (
