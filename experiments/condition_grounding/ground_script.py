@@ -8,7 +8,7 @@ and the checkpoint. `stage=ground` (reade/lit/ground.py) is the same recipe insi
 """
 import json, sys, torch, random, time, math
 from reade.models.backbone import load_backbone, save_checkpoint
-from reade.data.collate import read_payloads
+from reade.data.condition_files import read_payloads
 from reade.models.prompt import DESCRIBE_INSTRUCTION, describe_target, condition_labels
 from reade.models.decoding import greedy_completions
 ckpt, out, steps, lr, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
