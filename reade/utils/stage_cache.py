@@ -35,7 +35,7 @@ DONE = "DONE"
 # declares (model_checkpoint, lr_monitor), and neither changes a step; a callback that did (early
 # stopping) would belong in the stage's recipe.
 NOT_IN_KEY = ("paths", "logger", "callbacks", "stage_settings", "condition.grounding_stage", "condition.frozen_after",
-              "stage.optimized_metric", "data.condition_cache_mb",
+              "stage.optimized_metric", "data.condition_cache_mb", "stage.datamodule.data.condition_cache_mb",
               "stage.log_every_n_steps", "trainer.log_every_n_steps", "trainer.enable_progress_bar")
 PLACEHOLDER_DIR = "/run-folder"
 

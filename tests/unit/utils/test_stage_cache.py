@@ -17,6 +17,7 @@ LEFT_OUT = [
     "trainer.enable_progress_bar=false",
     "paths.log_dir=/elsewhere",
     "stage.optimized_metric=eval/format_rate",
+    "data.condition_cache_mb=0",
 ]
 
 
