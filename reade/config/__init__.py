@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from reade.config.backbone import BackboneConfig
 from reade.config.callbacks import CallbacksConfig
 from reade.config.camera_pretrain import CameraPretrainSettings
-from reade.config.condition import ConditionConfig, frozen_after_start
+from reade.config.condition import ConditionConfig, camera_encoder_for, frozen_after_start
 from reade.config.data import DataConfig
 from reade.config.ground import GroundSettings
 from reade.config.grpo import GRPOSettings
@@ -37,6 +37,7 @@ def register() -> None:
     """Put every schema in the ConfigStore and our resolvers in OmegaConf; idempotent, called on
     `import reade.config`."""
     OmegaConf.register_new_resolver("reade.frozen_after_start", frozen_after_start, replace=True)
+    OmegaConf.register_new_resolver("reade.camera_encoder_for", camera_encoder_for, replace=True)
     store = ConfigStore.instance()
     for group, name, node in [
         ("paths", "base_paths", PathsConfig),

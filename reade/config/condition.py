@@ -21,8 +21,10 @@ class ConditionConfig:
     encoder's own stage (`condition=text`, which has nothing to describe, and `condition=camera`,
     whose encoder stage already grounds it). The options whose kinds a random tower reads (all,
     identity, depth, pose, audio) set `ground`: describe-the-reference grounding (`stage=ground`,
-    which itself starts from `encoder_stage`). It acts through `stage.upstream` alone, so it stays
-    out of the stage-cache key (reade.utils.stage_cache.NOT_IN_KEY).
+    which itself starts from `encoder_stage`, or on the tiny backbone from the backbone, with a new
+    camera encoder where the kinds read trajectories: conf/profile/ground_tiny.yaml). It acts
+    through `stage.upstream` alone, so it stays out of the stage-cache key
+    (reade.utils.stage_cache.NOT_IN_KEY).
 
     `frozen_after` names, by the stage SFT starts from, the parts of the model that stage trained
     and tiny SFT leaves as they are (`stage.frozen`, conf/profile/sft_tiny.yaml, through
@@ -52,3 +54,10 @@ def frozen_after_start(frozen_after: Any, upstream: Optional[str], init_checkpoi
         record = Path(init_checkpoint) / RUN_CONFIG_FILE
         start = OmegaConf.load(record).stage.get("name") if record.is_file() else None
     return list(frozen_after.get(start) or []) if start is not None else []
+
+
+def camera_encoder_for(kinds: Any, sizes: Any) -> Any:
+    """`sizes` (a `camera_encoder` node) where `kinds` read camera trajectories, else None: a stage
+    adds a new camera encoder only where its rows bring one to read. The resolver
+    `${reade.camera_encoder_for:...}` (registered by reade.config)."""
+    return OmegaConf.create(sizes) if "camera" in kinds else None  # a node: `OmegaConf.resolve` stores no dict

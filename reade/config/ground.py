@@ -11,6 +11,7 @@ nothing to choose.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -52,6 +53,10 @@ class GroundSettings(StageSettings):
     train_rows_with: list[str] = field(default_factory=list)
     # Module paths left as the starting checkpoint has them (reade.models.freezing), as in SFT.
     frozen: list[str] = field(default_factory=list)
+    # A new camera encoder for a stage that starts without a trained one (`backbone.camera_encoder`
+    # reads it): on the tiny backbone grounding trains the camera encoder itself, from the backbone,
+    # where the condition option reads camera trajectories (conf/profile/ground_tiny.yaml).
+    camera_encoder: Any = None
     module: GroundModuleNode = field(default_factory=GroundModuleNode)
     datamodule: GroundDataModuleNode = field(default_factory=GroundDataModuleNode)
 

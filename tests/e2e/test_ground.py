@@ -22,12 +22,13 @@ SMALL = ["stage=ground", "logger=csv", *(o for o in SFT_SMALL if not o.startswit
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, camera_backbone):
-    """condition=all includes camera trajectories: the run starts from the tiny thinker with a camera
-    encoder (what its upstream, stage=camera_pretrain, exports)."""
+def finished_run(tmp_path_factory):
+    """condition=all includes camera trajectories: on the tiny backbone the run starts from the bare
+    thinker and adds a new camera encoder (conf/profile/ground_tiny.yaml), which it trains."""
     root = tmp_path_factory.mktemp("ground_run")
     out = root / "out"
-    cfg = compose_train([*SMALL, f"stage.init_checkpoint={camera_backbone}", f"paths.root_dir={root}"], out)
+    cfg = compose_train([*SMALL, f"paths.root_dir={root}"], out)
+    assert cfg.stage.upstream is None and cfg.backbone.camera_encoder is not None
     return cfg, out, train(cfg)
 
 

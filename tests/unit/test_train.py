@@ -25,8 +25,8 @@ def test_cfg_job_prints_the_config_then_the_plan(tmp_path):
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout)["stage"]["upstream"] == "sft"  # the plan is comments: still the YAML config
     plan = done.stdout.split("# plan: ")[1].splitlines()
-    assert plan[0] == "4 stage(s), in order" and [line.split(" (")[0] for line in plan[1:]] == [
-        "#   1. camera_pretrain", "#   2. ground", "#   3. sft", "#   4. grpo"]
+    assert plan[0] == "3 stage(s), in order" and [line.split(" (")[0] for line in plan[1:]] == [
+        "#   1. ground", "#   2. sft", "#   3. grpo"]
     assert not (tmp_path / ".cache").exists() and not (tmp_path / "logs").exists()  # nothing ran
 
 

@@ -86,22 +86,22 @@ def test_a_finished_upstream_run_is_reused(tmp_path):
     run = FakeRun()
     first = start(grpo_config(tmp_path), run)
     again = start(grpo_config(tmp_path, "reward=user", "stage.max_steps=5"), run)
-    assert first == again and run.stages() == ["camera_pretrain", "ground", "sft"]
+    assert first == again and run.stages() == ["ground", "sft"]
     [upstream] = run.of("sft")
     assert upstream.stage.max_steps == 3000  # the tiny SFT profile
     assert upstream.paths.output_dir == str((tmp_path / ".cache" / "stages").joinpath(first.split("/")[-2]))
     other = start(grpo_config(tmp_path, "seed=7"), run)  # the seed is every stage's: the whole chain again
-    assert other != first and run.stages() == ["camera_pretrain", "ground", "sft"] * 2
+    assert other != first and run.stages() == ["ground", "sft"] * 2
 
 
 def test_an_interrupted_upstream_run_is_never_reused(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         start(grpo_config(tmp_path), FakeRun(fail=True))  # killed in the chain's first stage
-    [folder] = (tmp_path / ".cache" / "stages").glob("camera_pretrain-*[!k]")
+    [folder] = (tmp_path / ".cache" / "stages").glob("ground-*[!k]")
     assert not (folder / DONE).exists()
     run = FakeRun()
     start(grpo_config(tmp_path), run)
-    assert run.stages() == ["camera_pretrain", "ground", "sft"] and (folder / DONE).exists()
+    assert run.stages() == ["ground", "sft"] and (folder / DONE).exists()
 
 
 def test_explicit_checkpoint_must_be_a_checkpoint_folder(tmp_path):
@@ -134,7 +134,7 @@ def test_an_experiments_stage_settings_stay_with_its_own_stage(tmp_path):
     run = FakeRun()
     folders = {start(grpo_config(tmp_path, "+experiment=ablation_no_cot", f"reward={reward}"), run)
                for reward in ("user", "user_detail", "full")}
-    assert len(folders) == 1 and run.stages() == ["camera_pretrain", "ground", "sft_no_cot"]
+    assert len(folders) == 1 and run.stages() == ["ground", "sft_no_cot"]
     [upstream] = run.of("sft_no_cot")
     plain = compose_train(["stage=sft_no_cot", f"paths.root_dir={tmp_path}"], output_dir=tmp_path / "run")
     assert OmegaConf.to_container(upstream.stage) == OmegaConf.to_container(plain.stage)
@@ -146,7 +146,7 @@ def test_strategies_start_from_the_sft_run_their_names_say(tmp_path):
     run = FakeRun()
     cot = start(grpo_config(tmp_path, "+experiment=learning_strategy", "+strategy=cot_grpo"), run)
     no_cot = start(grpo_config(tmp_path, "+experiment=learning_strategy", "+strategy=grpo_only"), run)
-    assert run.stages() == ["camera_pretrain", "ground", "sft", "sft_no_cot"]  # one grounding run for both
+    assert run.stages() == ["ground", "sft", "sft_no_cot"]  # one grounding run for both
     assert "/sft-" in cot and "/sft_no_cot-" in no_cot
 
 
@@ -162,13 +162,13 @@ def test_a_stage_run_alone_and_the_same_stage_as_an_upstream_train_once(tmp_path
     cot_only = strategy_job(tmp_path, "cot_only")
     assert run_plan(job_plan(cot_only), run, reused.append) == {"eval/format_rate": 0.5}
     folder = cached(cot_only)
-    assert (folder / DONE).is_file() and run.stages() == ["camera_pretrain", "ground", "sft"]
+    assert (folder / DONE).is_file() and run.stages() == ["ground", "sft"]
     published, own = folder / "checkpoint" / "config.json", tmp_path / "cot_only" / "checkpoint" / "config.json"
     assert published.stat().st_ino == own.stat().st_ino
     grpo = strategy_job(tmp_path, "cot_grpo")
-    assert start(grpo, run) == str(folder / "checkpoint") and len(run.configs) == 3
+    assert start(grpo, run) == str(folder / "checkpoint") and len(run.configs) == 2
     run_plan(job_plan(strategy_job(tmp_path, "cot_only")), run, reused.append)
-    assert reused == [folder] and len(run.configs) == 3
+    assert reused == [folder] and len(run.configs) == 2
 
 
 def test_the_no_cot_sft_rows_share_grpo_onlys_start_or_train_longer_from_the_same_grounding(tmp_path):
@@ -178,12 +178,12 @@ def test_the_no_cot_sft_rows_share_grpo_onlys_start_or_train_longer_from_the_sam
     grpo_start = start(strategy_job(tmp_path, "grpo_only"), run)
     run_plan(job_plan(strategy_job(tmp_path, "no_cot_only")), run, reused.append)
     assert [str(folder / "checkpoint") for folder in reused] == [grpo_start]
-    assert run.stages() == ["camera_pretrain", "ground", "sft_no_cot"]
+    assert run.stages() == ["ground", "sft_no_cot"]
     longer = strategy_job(tmp_path, "no_cot_equal_tokens")
     run_plan(job_plan(longer), run, lambda folder: pytest.fail("reused the equal-steps run"))
     [equal_steps, equal_tokens] = run.of("sft_no_cot")
     assert (equal_steps.stage.max_steps, equal_tokens.stage.max_steps) == (3000, 5518)
-    assert run.stages() == ["camera_pretrain", "ground", "sft_no_cot", "sft_no_cot"]
+    assert run.stages() == ["ground", "sft_no_cot", "sft_no_cot"]
 
 
 def test_a_job_with_its_own_stage_settings_is_not_shared(tmp_path):
@@ -191,7 +191,7 @@ def test_a_job_with_its_own_stage_settings_is_not_shared(tmp_path):
     job = strategy_job(tmp_path, "cot_only", "stage.max_steps=3")
     assert cached(job) is None
     run_plan(job_plan(job), run, lambda folder: pytest.fail("reused a run with other stage settings"))
-    assert run.stages() == ["camera_pretrain", "ground", "sft"] and not list((tmp_path / ".cache" / "stages").glob("sft-*"))
+    assert run.stages() == ["ground", "sft"] and not list((tmp_path / ".cache" / "stages").glob("sft-*"))
 
 
 def test_stage_settings_reach_a_stage_wherever_it_runs(tmp_path):
@@ -224,7 +224,7 @@ def test_a_ddp_rank_beside_rank_0_never_takes_the_lock(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "1")
     run = FakeRun()
     assert starting_checkpoint(plan("cot_grpo"), run) == str(folder / "checkpoint")
-    assert run.stages() == ["camera_pretrain", "ground", "sft"]
+    assert run.stages() == ["ground", "sft"]
     assert run_plan(plan("cot_only"), FakeRun(), lambda f: pytest.fail("rank 1 links nothing")) == {"eval/format_rate": 0.5}
     assert not (folder / DONE).exists()  # the marker is rank 0's to write
     (folder / DONE).write_text("done")
@@ -233,20 +233,18 @@ def test_a_ddp_rank_beside_rank_0_never_takes_the_lock(tmp_path, monkeypatch):
 
 def test_the_plan_names_each_stage_its_start_and_its_folder_before_any_work(tmp_path):
     steps = job_plan(grpo_config(tmp_path))
-    camera, ground, sft, grpo = (str(step.cache) for step in steps)
+    ground, sft, grpo = (str(step.cache) for step in steps)
     assert plan_lines(steps) == [
-        "plan: 4 stage(s), in order",
-        f"  1. camera_pretrain (1500 steps, lr 0.001): train from the backbone (tiny) into {camera}",
-        f"  2. ground (1500 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
-        f"  3. sft (3000 steps, lr 0.003): train from 2 (ground) into {sft}",
-        f"  4. grpo (60 steps, lr 0.0001): train from 3 (sft) in {tmp_path / 'run'}, then publish it to {grpo}",
+        "plan: 3 stage(s), in order",
+        f"  1. ground (1500 steps, lr 0.001): train from the backbone (tiny) into {ground}",
+        f"  2. sft (3000 steps, lr 0.003): train from 1 (ground) into {sft}",
+        f"  3. grpo (60 steps, lr 0.0001): train from 2 (sft) in {tmp_path / 'run'}, then publish it to {grpo}",
     ]
     start(grpo_config(tmp_path), FakeRun())
     reused = plan_lines(job_plan(grpo_config(tmp_path, "reward=user")))
-    assert reused[1:4] == [f"  1. camera_pretrain (1500 steps, lr 0.001): reuse the finished run in {camera}",
-                           f"  2. ground (1500 steps, lr 0.001): reuse the finished run in {ground}",
-                           f"  3. sft (3000 steps, lr 0.003): reuse the finished run in {sft}"]
-    assert reused[4] == f"  4. grpo (60 steps, lr 0.0001): train from 3 (sft) in {tmp_path / 'run'}"  # reward=user: its own run
+    assert reused[1:3] == [f"  1. ground (1500 steps, lr 0.001): reuse the finished run in {ground}",
+                           f"  2. sft (3000 steps, lr 0.003): reuse the finished run in {sft}"]
+    assert reused[3] == f"  3. grpo (60 steps, lr 0.0001): train from 2 (sft) in {tmp_path / 'run'}"  # reward=user: its own run
     loaded = plan_lines(job_plan(grpo_config(tmp_path, f"stage.init_checkpoint={tmp_path}")))
     assert loaded == ["plan: 1 stage(s), in order", f"  1. grpo (60 steps, lr 0.0001): train from the checkpoint {tmp_path} "
                                                     f"(stage.init_checkpoint) in {tmp_path / 'run'}"]
@@ -260,10 +258,9 @@ def test_cfg_job_shows_the_plan_the_job_prints(tmp_path):
         cfg.paths.output_dir = None  # `--cfg job` composes no run folder
     assert shown == [f"# {line}" for line in plan_lines(job_plan(cfg))] + [
         "# (a sweep over reward: each job prints its own plan when it starts)"]
-    assert [line.split(":")[0] for line in shown[1:5]] == ["#   1. camera_pretrain (1500 steps, lr 0.001)",
-                                                           "#   2. ground (1500 steps, lr 0.001)",
-                                                           "#   3. sft_no_cot (3000 steps, lr 0.003)",
-                                                           "#   4. grpo (60 steps, lr 0.0001)"]
+    assert [line.split(":")[0] for line in shown[1:4]] == ["#   1. ground (1500 steps, lr 0.001)",
+                                                           "#   2. sft_no_cot (3000 steps, lr 0.003)",
+                                                           "#   3. grpo (60 steps, lr 0.0001)"]
 
 
 def test_a_chain_that_loops_is_a_config_error(tmp_path):
@@ -275,47 +272,57 @@ UNGROUNDED = "condition.grounding_stage=camera_pretrain"
 
 
 @pytest.mark.parametrize(("condition", "backbone", "sft", "ground"), [
-    ("all", "tiny", "ground", "camera_pretrain"),
+    ("all", "tiny", "ground", None),  # tiny grounding trains the camera encoder itself (profile/ground_tiny.yaml)
     ("depth", "tiny", "ground", None),
     ("all", "qwen2_5_omni_7b", "camera_pretrain", "camera_pretrain"),  # pretrained towers: grounding is not read
 ])
-def test_tiny_sft_starts_from_grounding_which_starts_from_the_encoder(tmp_path, condition, backbone, sft, ground):
+def test_tiny_sft_starts_from_grounding_which_starts_from_the_backbone(tmp_path, condition, backbone, sft, ground):
     job = [f"paths.root_dir={tmp_path}", f"condition={condition}", f"backbone={backbone}"]
     assert compose_train(job).stage.upstream == sft
     assert compose_train([*job, "stage=ground"]).stage.upstream == ground
     assert compose_train([*job, "stage=grpo"]).stage.upstream == "sft"
 
 
-def test_the_default_plan_trains_camera_pretrain_then_ground_then_sft(tmp_path):
+def test_the_default_plan_trains_ground_then_sft(tmp_path):
     cfg = compose_train([f"paths.root_dir={tmp_path}"], output_dir=tmp_path / "run")
     steps = job_plan(cfg)
-    camera, ground, sft = (str(step.cache) for step in steps)
+    ground, sft = (str(step.cache) for step in steps)
     assert plan_lines(steps) == [
-        "plan: 3 stage(s), in order",
-        f"  1. camera_pretrain (1500 steps, lr 0.001): train from the backbone (tiny) into {camera}",
-        f"  2. ground (1500 steps, lr 0.001): train from 1 (camera_pretrain) into {ground}",
-        f"  3. sft (3000 steps, lr 0.003): train from 2 (ground) in {tmp_path / 'run'}, then publish it to {sft}",
+        "plan: 2 stage(s), in order",
+        f"  1. ground (1500 steps, lr 0.001): train from the backbone (tiny) into {ground}",
+        f"  2. sft (3000 steps, lr 0.003): train from 1 (ground) in {tmp_path / 'run'}, then publish it to {sft}",
     ]
     run = FakeRun()
-    assert start(cfg, run) == f"{ground}/checkpoint" and run.stages() == ["camera_pretrain", "ground"]
+    assert start(cfg, run) == f"{ground}/checkpoint" and run.stages() == ["ground"]
     [grounding] = run.of("ground")
-    assert grounding.stage.upstream == "camera_pretrain" and grounding.stage.max_steps == 1500  # the tiny profile
+    assert grounding.stage.upstream is None and grounding.stage.max_steps == 1500  # the tiny profile
     shown = shown_plan([f"paths.root_dir={tmp_path}"])
-    assert [line.split(" (")[0] for line in shown] == ["# plan: 3 stage(s), in order", "#   1. camera_pretrain",
-                                                       "#   2. ground", "#   3. sft"]
+    assert [line.split(" (")[0] for line in shown] == ["# plan: 2 stage(s), in order", "#   1. ground", "#   2. sft"]
 
 
-def test_grounding_switched_off_keeps_the_camera_run_and_trains_sft_from_it(tmp_path):
-    """`condition.grounding_stage=camera_pretrain` drops the grounding stage and nothing else: the
-    camera stage is the default's, stage-cache key included, and stage=ground alone is the run the
-    default SFT starts from."""
+@pytest.mark.parametrize(("condition", "new_encoder"), [("all", True), ("camera", True), ("depth", False), ("text", False)])
+def test_tiny_grounding_adds_the_camera_stages_encoder_where_its_rows_bring_trajectories(tmp_path, condition, new_encoder):
+    """The sizes the ground profile states are the camera stage's tiny encoder's, and reach the
+    backbone (which adds the encoder) only where the condition option reads camera trajectories."""
+    job = [f"paths.root_dir={tmp_path}", f"condition={condition}"]
+    camera_stage = OmegaConf.to_container(compose_train([*job, "stage=camera_pretrain"]).stage.camera_encoder)
+    grounding = compose_train([*job, "stage=ground"])
+    expected = camera_stage if new_encoder else None
+    assert OmegaConf.to_container(grounding, resolve=True)["stage"]["camera_encoder"] == expected
+    assert OmegaConf.to_container(grounding, resolve=True)["backbone"]["camera_encoder"] == expected
+    assert compose_train(job).backbone.camera_encoder is None  # SFT loads the encoder its start holds
+
+
+def test_grounding_switched_off_trains_sft_from_the_camera_run(tmp_path):
+    """`condition.grounding_stage=camera_pretrain` puts the camera stage where grounding was: SFT
+    trains from it, in a run of its own; stage=ground alone is the run the default SFT starts from."""
     def keys(*overrides):
         return [(step.stage, step.key) for step in job_plan(compose_train([f"paths.root_dir={tmp_path}", *overrides]))]
 
     default, ungrounded = keys(), keys(UNGROUNDED)
     assert [stage for stage, _ in ungrounded] == ["camera_pretrain", "sft"]
-    assert ungrounded[0] == default[0] and default[1] == keys("stage=ground")[-1]
-    assert ungrounded[1][1] != default[2][1]  # SFT from another start: another run
+    assert ungrounded[0] == keys("stage=camera_pretrain")[-1] and default[0] == keys("stage=ground")[-1]
+    assert ungrounded[1][1] != default[1][1]  # SFT from another start: another run
 
 
 @pytest.mark.parametrize(("overrides", "frozen"), [
