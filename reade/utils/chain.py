@@ -4,9 +4,9 @@ Each stage file declares where its starting weights come from, `upstream:` (conf
 grpo starts from sft, sft and ground from the stage its conditions' encoder needs, camera_pretrain
 from the backbone); the tiny SFT profile reads `condition.grounding_stage` instead, which the
 condition options whose kinds a random tower reads set to `ground`: describe-the-reference grounding
-before SFT (camera_pretrain -> ground -> sft: random towers learn to see first); an experiment or strategy may
-set `stage.upstream` for its own stage, and `stage.init_checkpoint=<folder>` starts from a
-checkpoint instead. `job_plan` follows those
+before SFT (ground -> sft: random towers learn to see first; the tiny ground profile starts from
+the backbone); an experiment or strategy may set `stage.upstream` for its own stage, and
+`stage.init_checkpoint=<folder>` starts from a checkpoint instead. `job_plan` follows those
 declarations back to the backbone or a checkpoint: each upstream runs as this job with
 `stage=<upstream>` and without the overrides that concern the stages after it (`DOWNSTREAM_ONLY`:
 so every row of a sweep over them shares it). An experiment file is passed on for what it says
