@@ -1,10 +1,12 @@
 """python -m reade.report — the paper's tables and figures from finished runs (no wandb needed).
 
-Thin: find the finished jobs under `runs_dir`, pick each experiment's latest sweep, and write every
-asked report whose runs exist into `out_dir/<report>/` (`table.md` and PNG figures); a report whose
-runs are missing is named with the command that makes them. Nothing to report exits 2. With
-`bundle_dir`, what the reports read of their runs (metrics, Hydra configs, step logs; no
-checkpoints) is copied there, so that `runs_dir=<bundle_dir>` rebuilds the same files anywhere.
+Thin: find the finished jobs under `runs_dir`, pick each experiment's latest sweep (or the jobs of
+the `sweeps` named, pooled: seeds or rows launched as separate sweeps), and write every asked report
+whose runs exist into `out_dir/<report>/` (`table.md` and PNG figures); a report whose runs are
+missing is named with the command that makes them. Nothing to report exits 2. With `bundle_dir`,
+what the reports read of their runs (metrics, Hydra configs, step logs; no checkpoints) is copied
+there, with the `sweeps` named (`sweeps.yaml`), so that `runs_dir=<bundle_dir>` rebuilds the same
+files anywhere.
 
 A partial table is never published silently: the rows it lacks (no finished run) and the sweeps it
 reads that have not finished every job are named at the top of `table.md` and on stderr, and a
@@ -17,6 +19,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import yaml
+
 import hydra
 from omegaconf import DictConfig
 
@@ -27,6 +31,7 @@ from reade.results.runs import Run, bundle, find_runs, latest_sweep, sweep_progr
 
 log = logging.getLogger(__name__)
 
+SWEEPS_FILE = "sweeps.yaml"  # in a bundle: the sweeps its tables pooled
 BASELINES = "python -m reade.evaluate -m baseline=gold,instruction,constant"
 MAKES = {
     "table6": "python -m reade.train +experiment=ablation_no_cot -m; python -m reade.train +experiment=learning_strategy -m; "
@@ -50,9 +55,10 @@ def report(cfg: DictConfig) -> dict[str, list[Path]]:
         raise ConfigError(f"reports: unknown {unknown}; known: {sorted(MAKES)}")
     root = Path(cfg.runs_dir)
     runs = find_runs(root)
+    pooled = chosen_sweeps(root, cfg.sweeps, runs)
     written, used = {}, []
     for name in cfg.reports:
-        files, sources = WRITERS[name](runs, root, Path(cfg.out_dir) / name, cfg.allow_fewer_rows)
+        files, sources = WRITERS[name](runs, root, Path(cfg.out_dir) / name, cfg.allow_fewer_rows, pooled)
         if files:
             written[name] = files
             used += sources
@@ -63,8 +69,33 @@ def report(cfg: DictConfig) -> dict[str, list[Path]]:
         raise ReadeError(f"nothing to report: no finished runs for {list(cfg.reports)} under {root}")
     if cfg.bundle_dir:
         bundle(used, root, Path(cfg.bundle_dir))
+        if pooled:
+            (Path(cfg.bundle_dir) / SWEEPS_FILE).write_text(yaml.safe_dump([str(s.relative_to(root)) for s in pooled]))
         log.info("copied what the reports read of %d runs to %s", len(used), cfg.bundle_dir)
     return written
+
+
+def chosen_sweeps(root: Path, named: list[str] | None, runs: list[Run]) -> list[Path]:
+    """The sweep folders whose jobs are pooled: those `named` (relative to `root`), else those a bundle
+    recorded in its `sweeps.yaml`, else none (each experiment's latest sweep). A named folder that holds
+    no finished job is an error naming it."""
+    if named is None and (root / SWEEPS_FILE).is_file():
+        named = yaml.safe_load((root / SWEEPS_FILE).read_text())
+    folders = [root / name for name in named or []]
+    holding = {run.sweep for run in runs}
+    empty = [str(folder) for folder in folders if folder not in holding]
+    if empty:
+        raise ConfigError(f"sweeps: no finished job in {', '.join(empty)} (a sweep folder, relative to runs_dir={root})")
+    return folders
+
+
+def shown_jobs(runs: list[Run], experiment: str, pooled: list[Path]) -> list[Run]:
+    """The jobs of `experiment` a table reads: those of the pooled sweeps, in the order the sweeps are
+    named, or, where none of them holds the experiment, its latest sweep."""
+    jobs = [run for run in runs if run.experiment == experiment and run.task == "train" and run.sweep in pooled]
+    if not jobs:
+        return latest_sweep(runs, experiment)
+    return sorted(jobs, key=lambda run: (pooled.index(run.sweep), int(run.folder.name) if run.folder.name.isdigit() else 0))
 
 
 def _page(name: str, body: str, gaps: str) -> str:
@@ -79,13 +110,14 @@ def _gaps(missing: list[str], unfinished: list[str]) -> str:
     return f"**Incomplete.** {' '.join(sentences)}\n\n" if sentences else ""
 
 
-def _unfinished(runs: list[Run], root: Path, experiments: tuple[str, ...]) -> list[str]:
-    """The sweeps of `experiments`, from the one a table shows on, that have not finished every job."""
+def _unfinished(runs: list[Run], root: Path, experiments: tuple[str, ...], pooled: list[Path]) -> list[str]:
+    """The sweeps of `experiments` that a table shows, or that started after the last one it shows, and
+    have not finished every job."""
     notes = []
     for experiment in experiments:
-        shown = latest_sweep(runs, experiment)
+        shown = {run.sweep for run in shown_jobs(runs, experiment, pooled)}
         for progress in map(sweep_progress, sweeps_of(root, experiment)):
-            if progress.complete or (shown and progress.folder < shown[0].sweep):
+            if progress.complete or (shown and progress.folder not in shown and progress.folder < max(shown)):
                 continue
             later = "" if progress.finished else ", none of them in the table yet"
             notes.append(f"`{progress.folder.relative_to(root)}` ({experiment}): {progress.finished} of "
@@ -108,13 +140,14 @@ def _write_table(out: Path, name: str, body: str, gaps: str, allow_fewer_rows: b
     return table
 
 
-def _table6(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool) -> tuple[list[Path], list[Run]]:
-    no_cot, strategies = latest_sweep(runs, "ablation_no_cot"), latest_sweep(runs, "learning_strategy")
+def _table6(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool,
+            pooled: list[Path]) -> tuple[list[Path], list[Run]]:
+    no_cot, strategies = shown_jobs(runs, "ablation_no_cot", pooled), shown_jobs(runs, "learning_strategy", pooled)
     rows = tables.table6_rows(no_cot, strategies)
     if not rows:
         return [], []
     gaps = _gaps(tables.table6_missing(no_cot, strategies, runs),
-                 _unfinished(runs, root, ("ablation_no_cot", "learning_strategy")))
+                 _unfinished(runs, root, ("ablation_no_cot", "learning_strategy"), pooled))
     files = [_write_table(out, "table6", tables.table6(no_cot, strategies, root, runs), gaps, allow_fewer_rows)]
     figures.bars(out / "accuracy.png", [label for label, *_ in rows],
                  [tables.mean_metric(r, "eval/acc_dense") * 100 for *_, r in rows],
@@ -129,21 +162,24 @@ def _table6(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool) -> t
     return files, [r for *_, group in rows for r in group] + list(tables.baselines(runs).values())
 
 
-def _learning_strategy(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool) -> tuple[list[Path], list[Run]]:
-    strategies = latest_sweep(runs, "learning_strategy")
+def _learning_strategy(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool,
+                       pooled: list[Path]) -> tuple[list[Path], list[Run]]:
+    strategies = shown_jobs(runs, "learning_strategy", pooled)
     if not strategies:
         return [], []
-    gaps = _gaps(tables.learning_strategy_missing(strategies, runs), _unfinished(runs, root, ("learning_strategy",)))
+    gaps = _gaps(tables.learning_strategy_missing(strategies, runs),
+                 _unfinished(runs, root, ("learning_strategy",), pooled))
     table = _write_table(out, "learning_strategy", tables.learning_strategy(strategies, root, runs), gaps,
                          allow_fewer_rows)
     return [table], strategies + list(tables.baselines(runs).values())
 
 
-def _generalization(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool) -> tuple[list[Path], list[Run]]:
+def _generalization(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bool,
+                    pooled: list[Path]) -> tuple[list[Path], list[Run]]:
     grid = tables.generalization_grid([run for run in runs if run.task == "evaluate"])
     if not grid:
         return [], []
-    gaps = _gaps(tables.generalization_missing(grid, runs), _unfinished(runs, root, ("generalization",)))
+    gaps = _gaps(tables.generalization_missing(grid, runs), _unfinished(runs, root, ("generalization",), pooled))
     table = _write_table(out, "generalization", tables.generalization(grid, root, runs), gaps, allow_fewer_rows)
     trained, evaluated = tables.grid_axes(grid)
     figures.heatmap(out / "heatmap.png", trained, evaluated, tables.grid_values(grid), "Dense-caption intention accuracy (%)")

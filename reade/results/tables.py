@@ -5,9 +5,11 @@ Accuracies are the per-aspect intention accuracies every SFT and GRPO run writes
 same over the elements a reader of the inputs could find; qualities are on its 0-5 scale; a GRPO
 run's held-out content reward is recomputed under the paper's weights. A row of one run shows an
 accuracy with its bootstrap 95 % interval over test rows (`61.2 [58.1, 64.3]`); a row of several
-runs (seeds) shows their mean ± standard deviation and their number (`61.2 ± 3.1 (n=3)`), and its
-other numbers are means. Rows without a model come first: the baselines of `reade.baselines`,
-the latest `reade.evaluate baseline=...` job of each. A missing number prints as "-". Each table
+runs (seeds) shows their mean ± standard deviation, the 95 % Student-t interval of that mean and
+their number (`61.2 ± 3.1 [53.5, 68.9] (n=3)`), and its other numbers are means. Two rows differ
+beyond their intervals when those brackets do not overlap. What GRPO did to the captions (not only
+to the reward it optimised) is a table of its own (`grpo_effect`). Rows without a model come first:
+the baselines of `reade.baselines`, the latest `reade.evaluate baseline=...` job of each. A missing number prints as "-". Each table
 ends with the run folders it came from, so the same folders regenerate the same bytes. The rows a
 table should have and has no finished run for are named by `*_missing` (`reade.report` prints them
 above the table).
@@ -25,7 +27,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 import reade.config  # noqa: F401  (puts the reward schema the options of conf/reward/ name in the ConfigStore)
-from reade.results.intervals import mean_and_sd
+from reade.results.intervals import mean_and_sd, t_interval
 from reade.results.runs import Run, trained_by
 from reade.rewards.content import RewardWeights, content_reward
 
@@ -95,16 +97,33 @@ def plain(runs: Sequence[Run], key: str, scale: float = 1.0, digits: int = 2) ->
 
 
 def with_interval(runs: Sequence[Run], key: str, scale: float = 100.0, digits: int = 1) -> str:
-    """One run: the value and its bootstrap interval; several: mean ± sd over them, and their number."""
+    """One run: the value and its bootstrap interval; several: mean ± sd over them, the t-interval of
+    the mean, and their number."""
     if len(runs) == 1:
         run = runs[0]
-        low, high = run.metric(f"{key}_ci_low"), run.metric(f"{key}_ci_high")
-        value = number(run.metric(key), scale, digits)
-        if value == "-" or math.isnan(low) or math.isnan(high):
-            return value
-        return f"{value} [{number(low, scale, digits)}, {number(high, scale, digits)}]"
-    mean, sd = mean_and_sd([run.metric(key) for run in runs])
-    return "-" if math.isnan(mean) else f"{number(mean, scale, digits)} ± {number(sd, scale, digits)} (n={len(runs)})"
+        return bracketed(run.metric(key), run.metric(f"{key}_ci_low"), run.metric(f"{key}_ci_high"), scale, digits)
+    return over_seeds([run.metric(key) for run in runs], scale, digits)
+
+
+def bracketed(value: float, low: float, high: float, scale: float = 100.0, digits: int = 1) -> str:
+    """`value [low, high]`, or the value alone where a bound is missing."""
+    shown = number(value, scale, digits)
+    if shown == "-" or math.isnan(low) or math.isnan(high):
+        return shown
+    return f"{shown} [{number(low, scale, digits)}, {number(high, scale, digits)}]"
+
+
+def over_seeds(values: Sequence[float], scale: float = 100.0, digits: int = 1) -> str:
+    """`mean ± sd [t-interval] (n=k)` of one number over the seeds of a row (NaN values left out)."""
+    kept = [v for v in values if not math.isnan(v)]
+    if not kept:
+        return "-"
+    mean, sd = mean_and_sd(kept)
+    if len(kept) == 1:
+        return f"{number(mean, scale, digits)} (n=1)"
+    low, high = t_interval(kept)
+    return (f"{number(mean, scale, digits)} ± {number(sd, scale, digits)} "
+            f"[{number(low, scale, digits)}, {number(high, scale, digits)}] (n={len(kept)})")
 
 
 def paper_weighted_reward(run: Run) -> float:
@@ -207,6 +226,34 @@ def by_reasoning_mode(entries: Sequence[tuple[str, Sequence[Run]]]) -> str:
             "of training):\n\n" + markdown(["Row", *modes], body))
 
 
+GRPO_MARK = "eval/reward_before"  # the held-out reward of the start: only a GRPO run scores it
+
+
+def grpo_effect(entries: Sequence[tuple[str, Sequence[Run]]]) -> str:
+    """What GRPO did to the captions, a row per GRPO entry: the inferable-element accuracy of its start
+    (`eval/acc_inferable_dense_before`, scored on the same test rows before the first step) and after,
+    their change paired by run (with several seeds, its t-interval: the test of "GRPO moved it"), and
+    the held-out content reward it optimised, before and after, under the run's own weights. Empty when
+    no entry is a GRPO run."""
+    key = "eval/acc_inferable_dense"
+    body = []
+    for label, runs in entries:
+        if not runs or any(math.isnan(run.metric(GRPO_MARK)) for run in runs):
+            continue
+        change = [run.metric(key) - run.metric(f"{key}_before") for run in runs]
+        start = ", ".join(sorted({f"`{(run.config.get('stage') or {}).get('upstream')}`" for run in runs}))
+        rewards = f"{plain(runs, GRPO_MARK, digits=3)} → {plain(runs, 'eval/reward', digits=3)}"
+        body.append([label, start, with_interval(runs, f"{key}_before"), with_interval(runs, key),
+                     over_seeds(change) if len(runs) > 1 else number(change[0], 100.0, 1), rewards])
+    if not body:
+        return ""
+    header = ["GRPO row", "start", "Acc inferable (dense) before", "after", "change (after − before)",
+              "content reward before → after"]
+    return ("\nWhat GRPO did to the captions (inferable-element accuracy of its start and of its result on the same "
+            "test rows, %; the change paired by run) and to the held-out content reward it optimised (its own "
+            "weights):\n\n" + markdown(header, body))
+
+
 def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path, reference: Sequence[Run] = ()) -> str:
     """`reference`: every run under the runs folder, where the baselines are looked up."""
     mark = {True: "✓", False: "-"}
@@ -224,8 +271,8 @@ def table6(no_cot: Sequence[Run], strategies: Sequence[Run], root: Path, referen
                      sources, plain(runs, "eval/quality_dense"), number(_five_aspects(runs), 100, 1), reward,
                      plain(runs, "eval/format_rate")])
     used = [run for *_, runs in entries for run in runs]
-    return (markdown(header, body) + by_reasoning_mode([(label, runs) for label, *_, runs in entries])
-            + sources_line(used, root))
+    labelled = [(label, runs) for label, *_, runs in entries]
+    return markdown(header, body) + grpo_effect(labelled) + by_reasoning_mode(labelled) + sources_line(used, root)
 
 
 def learning_strategy(strategies: Sequence[Run], root: Path, reference: Sequence[Run] = ()) -> str:
@@ -238,7 +285,8 @@ def learning_strategy(strategies: Sequence[Run], root: Path, reference: Sequence
     for title, runs in entries:
         cells = [f"{plain(runs, f'eval/acc_{a}', 100, 1)} / {plain(runs, f'eval/quality_{a}')}" for a in (*ASPECTS, "dense")]
         body.append([title, *cells, with_interval(runs, "eval/acc_inferable_dense"), plain(runs, "eval/format_rate")])
-    return markdown(header, body) + by_reasoning_mode(entries) + sources_line([run for _, runs in entries for run in runs], root)
+    return (markdown(header, body) + grpo_effect(entries) + by_reasoning_mode(entries)
+            + sources_line([run for _, runs in entries for run in runs], root))
 
 
 def generalization_grid(evaluations: Sequence[Run], experiment: str = "generalization") -> dict[tuple[str, str], Run]:

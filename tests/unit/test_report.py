@@ -72,8 +72,9 @@ def logs(tmp_path) -> Path:
     return root
 
 
-def run_report(tmp_path, logs, *reports):
+def run_report(tmp_path, logs, *reports, sweeps=None):
     overrides = [f"runs_dir={logs}", f"out_dir={tmp_path / 'out'}"] + ([f"reports=[{','.join(reports)}]"] if reports else [])
+    overrides += [f"sweeps=[{','.join(sweeps)}]"] if sweeps else []
     return report(compose_config("report", overrides, tmp_path))
 
 
@@ -126,8 +127,51 @@ def test_several_seeds_of_a_row_show_mean_and_spread(tmp_path, logs):
             strategy=strategy)
     run_report(tmp_path, logs, "learning_strategy")
     text = (tmp_path / "out" / "learning_strategy" / "table.md").read_text()
-    assert "| CoT only (SFT) | 50.0 / 2.50 |" in text and "| 50.0 ± 14.1 (n=2) | 1.00 |" in text
+    # two seeds: mean ± sd and the t-interval of the mean, half-width t(0.975, 1) · sd / √2 = 12.71 · 0.1
+    assert "| CoT only (SFT) | 50.0 / 2.50 |" in text and "| 50.0 ± 14.1 [-77.1, 177.1] (n=2) | 1.00 |" in text
     assert "| CoT + GRPO | 50.0 / 2.50 |" in text and "| 50.0 [45.0, 55.0] | 1.00 |" in text
+
+
+def seeded_sweeps(logs: Path) -> list[str]:
+    """Seeds 0 and 1 of the CoT-only and CoT + GRPO rows launched as four separate sweeps, the GRPO runs
+    with the scores of their start; the sweeps' names relative to `logs`."""
+    named = []
+    for seed, acc in ((0, 0.4), (1, 0.6)):
+        for strategy, before in (("cot_only", None), ("cot_grpo", acc)):
+            sweep = logs / "seeds" / f"{strategy}-s{seed}"
+            grpo = {"eval/acc_inferable_dense_before": before - 0.1, "eval/reward_before": 0.5,
+                    "eval/reward": 0.5 + acc} if before is not None else {}
+            job(sweep / "0", metrics=caption_metrics(acc, **grpo), experiment="learning_strategy", strategy=strategy,
+                config={"seed": seed, "stage": {"upstream": "sft"}})
+            named.append(str(sweep.relative_to(logs)))
+    return named
+
+
+def test_named_sweeps_are_pooled_and_a_bundle_keeps_them(tmp_path, logs):
+    named = seeded_sweeps(logs)
+    written = report(compose_config("report", [f"runs_dir={logs}", f"out_dir={tmp_path / 'out'}", f"sweeps=[{','.join(named)}]",
+                                               "reports=[learning_strategy]", f"bundle_dir={tmp_path / 'bundle'}"], tmp_path))
+    text = written["learning_strategy"][0].read_text()
+    assert "| CoT only (SFT) | 50.0 / 2.50 |" in text and "| 50.0 ± 14.1 [-77.1, 177.1] (n=2) | 1.00 |" in text
+    assert "`seeds/cot_only-s0/0`, `seeds/cot_only-s1/0`" in text and "2026-01-03_00-00-00" not in text
+    assert yaml.safe_load((tmp_path / "bundle" / "sweeps.yaml").read_text()) == named
+    again = report(compose_config("report", [f"runs_dir={tmp_path / 'bundle'}", f"out_dir={tmp_path / 'again'}",
+                                             "reports=[learning_strategy]"], tmp_path))
+    assert again["learning_strategy"][0].read_bytes() == text.encode()
+    with pytest.raises(ConfigError, match="sweeps: no finished job in .*seeds/nowhere"):
+        run_report(tmp_path, logs, "learning_strategy", sweeps=["seeds/nowhere"])
+
+
+def test_grpo_rows_say_what_grpo_did_to_the_captions(tmp_path, logs):
+    run_report(tmp_path, logs, "learning_strategy", sweeps=seeded_sweeps(logs))
+    text = (tmp_path / "out" / "learning_strategy" / "table.md").read_text()
+    rows = text[text.index("What GRPO did"):].splitlines()
+    # before 30 and 50, after 40 and 60: each seed +10, so the paired change has no spread
+    assert rows[2:5] == ["| GRPO row | start | Acc inferable (dense) before | after | change (after − before) | "
+                         "content reward before → after |", "|---|---|---|---|---|---|",
+                         "| CoT + GRPO | `sft` | 40.0 ± 14.1 [-87.1, 167.1] (n=2) | 50.0 ± 14.1 [-77.1, 177.1] (n=2) | "
+                         "10.0 ± 0.0 [10.0, 10.0] (n=2) | 0.500 → 1.000 |"]
+    assert "CoT only" not in text[text.index("What GRPO did"):text.index("Runs (under")]
 
 
 def test_nothing_to_report_is_an_error_naming_what_makes_the_runs(tmp_path):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from reade.results.intervals import bootstrap_ratio, mean_and_sd, with_interval
+from reade.results.intervals import bootstrap_ratio, mean_and_sd, t_interval, with_interval
 
 
 def test_identical_rows_have_no_spread():
@@ -50,3 +50,16 @@ def test_with_interval_writes_the_value_and_its_bounds():
     assert written["eval/acc_dense"] == 0.75
     assert written["eval/acc_dense_ci_low"] <= 0.75 <= written["eval/acc_dense_ci_high"]
     assert all(math.isnan(v) for v in with_interval("eval/acc_style", [], []).values())
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([0.4, 0.6], (0.5 - 12.7062 * 0.1, 0.5 + 12.7062 * 0.1)),  # t(0.975, 1) = 12.7062; sd / sqrt(2) = 0.1
+    ([1.0, 2.0, 3.0], (2.0 - 4.3027 / math.sqrt(3), 2.0 + 4.3027 / math.sqrt(3))),  # t(0.975, 2) = 4.3027, sd 1
+    ([1.0, math.nan, 2.0, 3.0], (2.0 - 4.3027 / math.sqrt(3), 2.0 + 4.3027 / math.sqrt(3))),
+])
+def test_the_t_interval_of_a_mean_over_seeds(values, expected):
+    assert t_interval(values) == pytest.approx(expected, abs=1e-4)
+
+
+def test_one_seed_has_no_t_interval():
+    assert all(math.isnan(b) for b in t_interval([0.5])) and all(math.isnan(b) for b in t_interval([]))
