@@ -28,12 +28,13 @@ import matplotlib.pyplot as plt
 
 from reade.results import tables
 from reade.results.figures import step_series
-from reade.results.runs import find_runs, latest_sweep
+from reade.results.runs import chosen_sweeps, find_runs, shown_jobs
 from reade.utils.project import project_root
 
 RUNS = project_root() / "experiments" / "runs"  # the clone the kernel starts in, or $READE_ROOT
 runs = find_runs(RUNS)
-print(f"{len(runs)} finished jobs under {RUNS}")
+pooled = chosen_sweeps(RUNS, None, runs)  # the sweeps a bundle pooled (its sweeps.yaml): seeds launched apart
+print(f"{len(runs)} finished jobs under {RUNS}; pooled sweeps: {[str(s.relative_to(RUNS)) for s in pooled] or 'none'}")
 for task in sorted({run.task for run in runs}):
     experiments = sorted({str(run.experiment) for run in runs if run.task == task})
     print(f"  {task}: experiments {experiments}")
@@ -41,16 +42,16 @@ for task in sorted({run.task for run in runs}):
 # %% [markdown]
 # ## The reward ablation without CoT (Table 6's middle rows)
 #
-# One GRPO job per reward subset, all started from the same answer-only SFT run. `eval/acc_dense` is
+# One GRPO job per reward subset and seed, each seed's started from its answer-only SFT run. `eval/acc_dense` is
 # the fraction of the gold key elements the judge finds in the dense caption of the held-out outputs;
 # `eval/acc_inferable_dense` the same over the elements a reader of the inputs could find;
 # `eval/reward_before` / `eval/reward` the mean content reward (eq. 4) before and after GRPO.
 
 # %%
-no_cot = latest_sweep(runs, "ablation_no_cot")
-print(f"{'reward':<18}{'acc dense':>10}{'inferable':>10}{'qual dense':>11}{'reward before':>15}{'after':>8}")
+no_cot = shown_jobs(runs, "ablation_no_cot", pooled)
+print(f"{'reward':<18}{'seed':>5}{'acc dense':>10}{'inferable':>10}{'qual dense':>11}{'reward before':>15}{'after':>8}")
 for run in no_cot:
-    print(f"{run.choices['reward']:<18}{100 * run.metric('eval/acc_dense'):>10.1f}"
+    print(f"{run.choices['reward']:<18}{run.config.get('seed')!s:>5}{100 * run.metric('eval/acc_dense'):>10.1f}"
           f"{100 * run.metric('eval/acc_inferable_dense'):>10.1f}{run.metric('eval/quality_dense'):>11.2f}"
           f"{run.metric('eval/reward_before'):>15.3f}{run.metric('eval/reward'):>8.3f}")
 
@@ -66,7 +67,7 @@ figure, axes = plt.subplots(figsize=(7, 3.5))
 for run in no_cot:
     steps, values = step_series(run.folder / "steps.jsonl", "train/content_mean")
     smooth = [sum(values[max(0, i - 4): i + 1]) / len(values[max(0, i - 4): i + 1]) for i in range(len(values))]
-    axes.plot(steps, smooth, label=run.choices["reward"])
+    axes.plot(steps, smooth, label=f"{run.choices['reward']} (seed {run.config.get('seed')})")
 axes.set_xlabel("GRPO step")
 axes.set_ylabel("content reward")
 axes.legend()
@@ -78,7 +79,7 @@ plt.show()
 # The same Markdown `python -m reade.report` writes to `experiments/table6/table.md`.
 
 # %%
-strategies = latest_sweep(runs, "learning_strategy")
+strategies = shown_jobs(runs, "learning_strategy", pooled)
 print(tables.table6(no_cot, strategies, RUNS, runs))
 print(tables.learning_strategy(strategies, RUNS, runs))
 

@@ -27,11 +27,10 @@ from omegaconf import DictConfig
 from reade.config import check_known_keys
 from reade.errors import ConfigError, ReadeError, exit_on_user_error
 from reade.results import figures, tables
-from reade.results.runs import Run, bundle, find_runs, latest_sweep, sweep_progress, sweeps_of
+from reade.results.runs import SWEEPS_FILE, Run, bundle, chosen_sweeps, find_runs, shown_jobs, sweep_progress, sweeps_of
 
 log = logging.getLogger(__name__)
 
-SWEEPS_FILE = "sweeps.yaml"  # in a bundle: the sweeps its tables pooled
 BASELINES = "python -m reade.evaluate -m baseline=gold,instruction,constant"
 MAKES = {
     "table6": "python -m reade.train +experiment=ablation_no_cot -m; python -m reade.train +experiment=learning_strategy -m; "
@@ -73,29 +72,6 @@ def report(cfg: DictConfig) -> dict[str, list[Path]]:
             (Path(cfg.bundle_dir) / SWEEPS_FILE).write_text(yaml.safe_dump([str(s.relative_to(root)) for s in pooled]))
         log.info("copied what the reports read of %d runs to %s", len(used), cfg.bundle_dir)
     return written
-
-
-def chosen_sweeps(root: Path, named: list[str] | None, runs: list[Run]) -> list[Path]:
-    """The sweep folders whose jobs are pooled: those `named` (relative to `root`), else those a bundle
-    recorded in its `sweeps.yaml`, else none (each experiment's latest sweep). A named folder that holds
-    no finished job is an error naming it."""
-    if named is None and (root / SWEEPS_FILE).is_file():
-        named = yaml.safe_load((root / SWEEPS_FILE).read_text())
-    folders = [root / name for name in named or []]
-    holding = {run.sweep for run in runs}
-    empty = [str(folder) for folder in folders if folder not in holding]
-    if empty:
-        raise ConfigError(f"sweeps: no finished job in {', '.join(empty)} (a sweep folder, relative to runs_dir={root})")
-    return folders
-
-
-def shown_jobs(runs: list[Run], experiment: str, pooled: list[Path]) -> list[Run]:
-    """The jobs of `experiment` a table reads: those of the pooled sweeps, in the order the sweeps are
-    named, or, where none of them holds the experiment, its latest sweep."""
-    jobs = [run for run in runs if run.experiment == experiment and run.task == "train" and run.sweep in pooled]
-    if not jobs:
-        return latest_sweep(runs, experiment)
-    return sorted(jobs, key=lambda run: (pooled.index(run.sweep), int(run.folder.name) if run.folder.name.isdigit() else 0))
 
 
 def _page(name: str, body: str, gaps: str) -> str:

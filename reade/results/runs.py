@@ -3,7 +3,8 @@
 Everything a table needs is on disk: the metrics, the resolved config and the config-group choices
 (which experiment, strategy, reward subset, condition). A job without `metrics.json` did not finish
 and is never reported. When an experiment was launched more than once, its latest sweep counts
-(`latest_sweep`): sweep folders are named by their start time. How far a sweep got
+(`latest_sweep`): sweep folders are named by their start time; seeds launched as separate sweeps
+are pooled by naming the sweeps (`chosen_sweeps`, `shown_jobs`), which a bundle records. How far a sweep got
 (`sweep_progress`) is its finished jobs out of those Hydra launches for it (`multirun.yaml`), so
 that a report can name a sweep that is still running or whose jobs failed. A notebook that reads one
 stage's model finds its newest finished run with `finished_stage_run`.
@@ -27,6 +28,7 @@ from reade.errors import ConfigError
 from reade.utils.stage_cache import DONE
 
 SWEEP_FILE = "multirun.yaml"  # written by Hydra into a sweep folder when the sweep starts
+SWEEPS_FILE = "sweeps.yaml"  # in a bundle: the sweeps its tables pooled (`chosen_sweeps`)
 PROVENANCE_FILE = "checkpoint.json"  # written by reade.evaluate: which training job made the checkpoint
 REPORTED_FILES = ("metrics.json", ".hydra/hydra.yaml", ".hydra/config.yaml", ".hydra/overrides.yaml", "steps.jsonl",
                   PROVENANCE_FILE)
@@ -119,6 +121,29 @@ def latest_sweep(runs: list[Run], experiment: str, task: str = "train") -> list[
         return []
     last = max(run.sweep for run in jobs)
     return [run for run in jobs if run.sweep == last]
+
+
+def chosen_sweeps(root: Path, named: list[str] | None, runs: list[Run]) -> list[Path]:
+    """The sweep folders whose jobs are pooled: those `named` (relative to `root`), else those a bundle
+    recorded in its `sweeps.yaml`, else none (each experiment's latest sweep). A named folder that holds
+    no finished job is an error naming it."""
+    if named is None and (root / SWEEPS_FILE).is_file():
+        named = yaml.safe_load((root / SWEEPS_FILE).read_text())
+    folders = [root / name for name in named or []]
+    holding = {run.sweep for run in runs}
+    empty = [str(folder) for folder in folders if folder not in holding]
+    if empty:
+        raise ConfigError(f"sweeps: no finished job in {', '.join(empty)} (a sweep folder, relative to runs_dir={root})")
+    return folders
+
+
+def shown_jobs(runs: list[Run], experiment: str, pooled: list[Path]) -> list[Run]:
+    """The jobs of `experiment` a table reads: those of the pooled sweeps, in the order the sweeps are
+    named, or, where none of them holds the experiment, its latest sweep."""
+    jobs = [run for run in runs if run.experiment == experiment and run.task == "train" and run.sweep in pooled]
+    if not jobs:
+        return latest_sweep(runs, experiment)
+    return sorted(jobs, key=lambda run: (pooled.index(run.sweep), int(run.folder.name) if run.folder.name.isdigit() else 0))
 
 
 def sweeps_of(root: Path, experiment: str, task: str = "train") -> list[Path]:
