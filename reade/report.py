@@ -160,7 +160,7 @@ def _generalization(runs: list[Run], root: Path, out: Path, allow_fewer_rows: bo
     trained, evaluated = tables.grid_axes(grid)
     figures.heatmap(out / "heatmap.png", trained, evaluated, tables.grid_values(grid), "Dense-caption intention accuracy (%)")
     extra = [run for kind in evaluated for run in tables.baselines(runs, kind).values()]
-    return [table, out / "heatmap.png"], list(grid.values()) + extra
+    return [table, out / "heatmap.png"], [run for cell in grid.values() for run in cell] + extra
 
 
 WRITERS = {"table6": _table6, "learning_strategy": _learning_strategy, "generalization": _generalization}

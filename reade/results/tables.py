@@ -181,7 +181,7 @@ def learning_strategy_missing(strategies: Sequence[Run], reference: Sequence[Run
     return missing_baselines(reference) + [title for name, title in STRATEGY_TITLES.items() if name not in chosen]
 
 
-def generalization_missing(grid: dict[tuple[str, str], Run], reference: Sequence[Run]) -> list[str]:
+def generalization_missing(grid: dict[tuple[str, str], list[Run]], reference: Sequence[Run]) -> list[str]:
     """Fig. 3 asks for a model per kind evaluated on the rows of every kind, below the baselines on the
     same rows: what of that no finished evaluation gives."""
     missing = []
@@ -289,44 +289,55 @@ def learning_strategy(strategies: Sequence[Run], root: Path, reference: Sequence
             + sources_line([run for _, runs in entries for run in runs], root))
 
 
-def generalization_grid(evaluations: Sequence[Run], experiment: str = "generalization") -> dict[tuple[str, str], Run]:
-    """(training condition, evaluation condition) -> the evaluation job, for checkpoints trained by
-    `experiment`; a later evaluation of the same pair replaces an earlier one."""
-    grid = {}
+def generalization_grid(evaluations: Sequence[Run], experiment: str = "generalization") -> dict[tuple[str, str], list[Run]]:
+    """(training condition, evaluation condition) -> its evaluation jobs, one per checkpoint (the
+    seeds of a cell), for the checkpoints of `experiment`'s latest training sweep; a later evaluation
+    of the same checkpoint on the same kind replaces an earlier one."""
+    latest: dict[tuple[str, str], tuple[dict, Run]] = {}
     for run in evaluations:
         trained = trained_by(run)
         if trained is not None and trained["choices"].get("experiment") == experiment:
-            grid[(trained["choices"]["condition"], run.choices["condition"])] = run
+            latest[(trained["folder"], run.choices["condition"])] = (trained, run)
+    if not latest:
+        return {}
+    last = max(Path(trained["folder"]).parent for trained, _ in latest.values())
+    grid: dict[tuple[str, str], list[Run]] = {}
+    for (folder, evaluated), (trained, run) in latest.items():
+        if Path(folder).parent == last:
+            grid.setdefault((trained["choices"]["condition"], evaluated), []).append(run)
     return grid
 
 
-def grid_axes(grid: dict[tuple[str, str], Run]) -> tuple[list[str], list[str]]:
+def grid_axes(grid: dict[tuple[str, str], list[Run]]) -> tuple[list[str], list[str]]:
     """(training kinds, evaluation kinds) present in the grid, in the order of `KINDS`."""
     return [k for k in KINDS if any(t == k for t, _ in grid)], [k for k in KINDS if any(e == k for _, e in grid)]
 
 
-def grid_values(grid: dict[tuple[str, str], Run], key: str = "eval/acc_dense", scale: float = 100.0) -> list[list[float]]:
-    """The heatmap's numbers, one row per training kind (NaN where a pair was not evaluated)."""
+def grid_values(grid: dict[tuple[str, str], list[Run]], key: str = "eval/acc_dense",
+                scale: float = 100.0) -> list[list[float]]:
+    """The heatmap's numbers, one row per training kind: a cell's mean over its seeds (NaN where a
+    pair was not evaluated)."""
     trained, evaluated = grid_axes(grid)
-    return [[grid[(t, e)].metric(key) * scale if (t, e) in grid else math.nan for e in evaluated] for t in trained]
+    return [[mean_metric(grid[(t, e)], key) * scale if (t, e) in grid else math.nan for e in evaluated] for t in trained]
 
 
-def generalization(grid: dict[tuple[str, str], Run], root: Path, reference: Sequence[Run] = ()) -> str:
+def generalization(grid: dict[tuple[str, str], list[Run]], root: Path, reference: Sequence[Run] = ()) -> str:
     """Two grids, the paper's dense accuracy and the inferable-only one, each with the baselines
-    evaluated on the same kinds' rows above the trained models; then the rows per cell."""
+    evaluated on the same kinds' rows above the trained models (a cell of several seeds: mean ± sd
+    and the t-interval); then the rows per cell."""
     trained, evaluated = grid_axes(grid)
     header = ["trained on \\ evaluated on", *evaluated]
     extra = {e: baselines(reference, e) for e in evaluated}
     names = [name for name in BASELINE_TITLES if any(name in extra[e] for e in evaluated)]
-    used = list(grid.values()) + [run for runs in extra.values() for run in runs.values()]
+    used = [run for cell in grid.values() for run in cell] + [run for runs in extra.values() for run in runs.values()]
 
     def table(key: str) -> str:
         body = [[BASELINE_TITLES[name], *(with_interval([extra[e][name]], key) if name in extra[e] else "-"
                                           for e in evaluated)] for name in names]
-        body += [[t, *(with_interval([grid[(t, e)]], key) if (t, e) in grid else "-" for e in evaluated)] for t in trained]
+        body += [[t, *(with_interval(grid[(t, e)], key) if (t, e) in grid else "-" for e in evaluated)] for t in trained]
         return markdown(header, body)
 
-    counts = [[t, *(number(grid[(t, e)].metric("eval/samples"), 1, 0) if (t, e) in grid else "-" for e in evaluated)]
+    counts = [[t, *(number(grid[(t, e)][0].metric("eval/samples"), 1, 0) if (t, e) in grid else "-" for e in evaluated)]
               for t in trained]
     return (table("eval/acc_dense") + "\nInferable elements only (`eval/acc_inferable_dense`):\n\n"
             + table("eval/acc_inferable_dense") + "\nHeld-out rows per cell:\n\n" + markdown(header, counts)

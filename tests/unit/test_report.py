@@ -114,6 +114,22 @@ def test_the_generalization_grid_pairs_training_and_evaluation_kinds(tmp_path, l
     assert (tmp_path / "out" / "generalization" / "heatmap.png").stat().st_size > 0
 
 
+def test_a_generalization_cell_of_several_seeds_shows_their_mean_and_interval(tmp_path, logs):
+    """Two seeds trained on depth in a later training sweep, each evaluated on the depth rows: the
+    cell pools them, and the earlier sweep's checkpoints (depth and camera) leave the grid."""
+    for seed, acc in ((1, 0.4), (2, 0.6)):
+        trained = job(logs / "train" / "multiruns" / "generalization" / "2026-01-09_00-00-00" / str(seed),
+                      metrics=caption_metrics(0.3), experiment="generalization", condition="depth", config={"seed": seed})
+        evaluation = job(logs / "evaluate" / "multiruns" / "2026-01-09_00-00-00" / str(seed), task="evaluate",
+                         condition="depth", metrics=caption_metrics(acc), config={"checkpoint": str(trained)})
+        write_provenance(evaluation / PROVENANCE_FILE, str(trained))
+    run_report(tmp_path, logs, "generalization")
+    text = (tmp_path / "out" / "generalization" / "table.md").read_text()
+    assert "| trained on \\ evaluated on | depth |" in text
+    assert "| depth | 50.0 ± 14.1 [-77.1, 177.1] (n=2) |" in text and "| camera |" not in text
+    assert "2026-01-06_00-00-00" not in text  # the earlier checkpoints' evaluations are not among the sources
+
+
 def test_the_same_runs_give_the_same_bytes(tmp_path, logs):
     first = {f: f.read_bytes() for files in run_report(tmp_path, logs).values() for f in files}
     again = {f: f.read_bytes() for files in run_report(tmp_path, logs).values() for f in files}
