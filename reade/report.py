@@ -19,9 +19,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import yaml
-
 import hydra
+import yaml
 from omegaconf import DictConfig
 
 from reade.config import check_known_keys

@@ -3,9 +3,9 @@
 Everything a table needs is on disk: the metrics, the resolved config and the config-group choices
 (which experiment, strategy, reward subset, condition). A job without `metrics.json` did not finish
 and is never reported. When an experiment was launched more than once, its latest sweep counts
-(`latest_sweep`): sweep folders are named by their start time; seeds launched as separate sweeps
-are pooled by naming the sweeps (`chosen_sweeps`, `shown_jobs`), which a bundle records. How far a sweep got
-(`sweep_progress`) is its finished jobs out of those Hydra launches for it (`multirun.yaml`), so
+(`latest_sweep`): sweep folders are named by their start time; seeds launched as separate sweeps are
+pooled by naming the sweeps (`chosen_sweeps`, `shown_jobs`), which a bundle records. How far a sweep
+got (`sweep_progress`) is its finished jobs out of those Hydra launches for it (`multirun.yaml`), so
 that a report can name a sweep that is still running or whose jobs failed. A notebook that reads one
 stage's model finds its newest finished run with `finished_stage_run`.
 """

@@ -1,18 +1,18 @@
 """The paper's tables as Markdown, built from finished runs (`runs.Run`).
 
 Accuracies are the per-aspect intention accuracies every SFT and GRPO run writes after training
-(`eval/acc_<aspect>`, `reade.caption_metrics`), shown in percent like the paper's; "inferable" is the
-same over the elements a reader of the inputs could find; qualities are on its 0-5 scale; a GRPO
+(`eval/acc_<aspect>`, `reade.caption_metrics`), shown in percent like the paper's; "inferable" is
+the same over the elements a reader of the inputs could find; qualities are on its 0-5 scale; a GRPO
 run's held-out content reward is recomputed under the paper's weights. A row of one run shows an
 accuracy with its bootstrap 95 % interval over test rows (`61.2 [58.1, 64.3]`); a row of several
 runs (seeds) shows their mean ± standard deviation, the 95 % Student-t interval of that mean and
 their number (`61.2 ± 3.1 [53.5, 68.9] (n=3)`), and its other numbers are means. Two rows differ
 beyond their intervals when those brackets do not overlap. What GRPO did to the captions (not only
 to the reward it optimised) is a table of its own (`grpo_effect`). Rows without a model come first:
-the baselines of `reade.baselines`, the latest `reade.evaluate baseline=...` job of each. A missing number prints as "-". Each table
-ends with the run folders it came from, so the same folders regenerate the same bytes. The rows a
-table should have and has no finished run for are named by `*_missing` (`reade.report` prints them
-above the table).
+the baselines of `reade.baselines`, the latest `reade.evaluate baseline=...` job of each. A missing
+number prints as "-". Each table ends with the run folders it came from, so the same folders
+regenerate the same bytes. The rows a table should have and has no finished run for are named by
+`*_missing` (`reade.report` prints them above the table).
 """
 
 from __future__ import annotations
