@@ -18,6 +18,7 @@ def test_every_option_composes_and_resolves(group, option, tmp_path):
     check_known_keys(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     assert resolved["paths"]["output_dir"] == str(tmp_path) and resolved["checkpoint"] is None
+    assert resolved["backbone"]["seed"] == 0  # no run seed: the untrained backbone is initial model 0
 
 
 def test_a_misspelt_judge_key_is_an_error(tmp_path):
