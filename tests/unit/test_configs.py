@@ -88,7 +88,7 @@ def test_tiny_backbone_gets_the_cpu_profile_of_its_stage(tmp_path):
     sft = cfg.stage
     assert (sft.optimizer.lr, sft.max_steps, sft.batch_size) == (3e-3, 3000, 8)
     assert cfg.backbone.tiny.system_prompt == ""  # the paper's turn is for pretrained backbones
-    assert sft.group_by_length and cfg.backbone.seed == 42  # Parts 26 and 25 of condition_grounding
+    assert not sft.group_by_length and cfg.backbone.seed == 42  # Parts 26 and 25 of condition_grounding
     assert compose_train(["seed=7"], tmp_path).backbone.seed == 7  # one seed draws the whole run
     ground = compose_train(["stage=ground"], tmp_path).stage
     assert (ground.max_steps, ground.train_rows_with) == (1500, ["identity"])  # Part 10 of condition_grounding
